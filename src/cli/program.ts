@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { DriftwatchError } from '../errors.ts';
 import { registerCompareCommand } from './compare.ts';
+import { registerRunCommand } from './run.ts';
 import { registerStackCommand } from './stack.ts';
+import { registerStatusCommand } from './status.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftwatch')
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
       throw new DriftwatchError('DW_ERR_USAGE', error.message.replace(/^error: /, ''));
     });
   program.configureOutput({ writeErr: () => undefined });
+  registerRunCommand(program);
+  registerStatusCommand(program);
   registerStackCommand(program);
   registerCompareCommand(program);
   return program;

@@ -1,0 +1,149 @@
+import type { FeatureValue } from '../events.ts';
+import { CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
+import { ByteReader, ByteWriter } from './codec.ts';
+
+const FORMAT_VERSION = 1;
+
+export interface SummaryLimits {
+  maxFeatures: number;
+  maxCategories: number;
+}
+
+/**
+ * Everything known about one feature (or the prediction) over some events: how often it was logged,
+ * null or defaulted, and its distribution — numeric values in moments + a t-digest, categorical
+ * values (strings, booleans) in capped category counts. A feature that carries both kinds keeps both;
+ * the evaluator reports the dominant one.
+ */
+export class ValueSummary {
+  /** Events that carried the key, null included. */
+  logged = 0;
+  nulls = 0;
+  defaults = 0;
+  numeric: { moments: Moments; digest: TDigest } | null = null;
+  categories: CategoryCounts | null = null;
+
+  add(value: FeatureValue | undefined, maxCategories: number): void {
+    if (value === undefined) return;
+    this.logged++;
+    if (value === null) {
+      this.nulls++;
+    } else if (typeof value === 'number') {
+      this.numeric ??= { moments: new Moments(), digest: new TDigest() };
+      this.numeric.moments.add(value);
+      this.numeric.digest.add(value);
+    } else {
+      this.categories ??= new CategoryCounts(maxCategories);
+      this.categories.add(typeof value === 'boolean' ? String(value) : value);
+    }
+  }
+
+  merge(other: ValueSummary): void {
+    this.logged += other.logged;
+    this.nulls += other.nulls;
+    this.defaults += other.defaults;
+    if (other.numeric) {
+      if (this.numeric) {
+        this.numeric.moments.merge(other.numeric.moments);
+        this.numeric.digest.merge(other.numeric.digest);
+      } else {
+        this.numeric = { moments: other.numeric.moments.clone(), digest: other.numeric.digest.clone() };
+      }
+    }
+    if (other.categories) {
+      if (this.categories) this.categories.merge(other.categories);
+      else this.categories = other.categories.clone();
+    }
+  }
+
+  encodeInto(writer: ByteWriter): void {
+    writer.uint(this.logged).uint(this.nulls).uint(this.defaults);
+    writer.uint((this.numeric ? 1 : 0) | (this.categories ? 2 : 0));
+    if (this.numeric) writer.bytes(this.numeric.moments.encode()).bytes(this.numeric.digest.encode());
+    if (this.categories) writer.bytes(this.categories.encode());
+  }
+
+  static decodeFrom(reader: ByteReader): ValueSummary {
+    const summary = new ValueSummary();
+    summary.logged = reader.uint();
+    summary.nulls = reader.uint();
+    summary.defaults = reader.uint();
+    const flags = reader.uint();
+    if (flags & 1) summary.numeric = { moments: Moments.decode(reader.bytes()), digest: TDigest.decode(reader.bytes()) };
+    if (flags & 2) summary.categories = CategoryCounts.decode(reader.bytes());
+    return summary;
+  }
+}
+
+/**
+ * One model over some span of event time: the unit that is aggregated per batch, stored per bucket in
+ * Redis, and merged into windows for evaluation. Mergeable in any order with the same result within
+ * the digests' error.
+ */
+export class ModelSummary {
+  count = 0;
+  errors = 0;
+  latency = new TDigest();
+  prediction = new ValueSummary();
+  readonly features = new Map<string, ValueSummary>();
+  /** Features refused because the model already has `maxFeatures`; counted, not stored. */
+  overflowFeatures = 0;
+
+  feature(name: string): ValueSummary {
+    let summary = this.features.get(name);
+    if (!summary) {
+      summary = new ValueSummary();
+      this.features.set(name, summary);
+    }
+    return summary;
+  }
+
+  merge(other: ModelSummary): void {
+    this.count += other.count;
+    this.errors += other.errors;
+    this.overflowFeatures += other.overflowFeatures;
+    this.latency.merge(other.latency);
+    this.prediction.merge(other.prediction);
+    for (const [name, summary] of other.features) this.feature(name).merge(summary);
+  }
+
+  encode(): Buffer {
+    const writer = new ByteWriter(1024);
+    writer.uint(FORMAT_VERSION).uint(this.count).uint(this.errors).uint(this.overflowFeatures);
+    writer.bytes(this.latency.encode());
+    this.prediction.encodeInto(writer);
+    // Sorted names: the same summary always encodes to the same bytes.
+    const names = [...this.features.keys()].sort();
+    writer.uint(names.length);
+    for (const name of names) {
+      writer.string(name);
+      this.features.get(name)!.encodeInto(writer);
+    }
+    return writer.finish();
+  }
+
+  static decode(bytes: Buffer): ModelSummary {
+    const reader = new ByteReader(bytes);
+    const version = reader.uint();
+    if (version !== FORMAT_VERSION) throw new RangeError(`unknown model summary version ${version}`);
+    const summary = new ModelSummary();
+    summary.count = reader.uint();
+    summary.errors = reader.uint();
+    summary.overflowFeatures = reader.uint();
+    summary.latency = TDigest.decode(reader.bytes());
+    summary.prediction = ValueSummary.decodeFrom(reader);
+    const features = reader.uint();
+    for (let i = 0; i < features; i++) {
+      const name = reader.string();
+      summary.features.set(name, ValueSummary.decodeFrom(reader));
+    }
+    return summary;
+  }
+
+  /** Decodes and merges many stored summaries (a bucket's appended deltas, or a window's buckets). */
+  static mergeAll(encoded: Iterable<Buffer>): ModelSummary {
+    const total = new ModelSummary();
+    for (const bytes of encoded) total.merge(ModelSummary.decode(bytes));
+    return total;
+  }
+}

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../config/duration.ts';
+import { DriftwatchError } from '../errors.ts';
+import { storeOptions } from '../pipeline.ts';
+import { buildStatus, type StatusReport } from '../report/status.ts';
+import { ModelReader } from '../runtime/model-reader.ts';
+import { EvaluationStore } from '../state/evaluation-store.ts';
+import { RedisStateStore } from '../state/index.ts';
+import { resolveTopology } from './topology-option.ts';
+
+const fmt = (value: number | null | undefined, digits = 3): string =>
+  value === null || value === undefined ? '-' : Math.abs(value) >= 1e5 ? value.toExponential(2) : value.toFixed(digits);
+const pct = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : `${(value * 100).toFixed(1)}%`);
+
+export function renderStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  lines.push(`driftwatch status at ${new Date(report.generated_at).toISOString()} (window ${report.window_ms / 1000}s)`);
+  if (report.models.length === 0) lines.push('no models seen yet');
+  for (const model of report.models) {
+    const lat = model.latency_ms;
+    lines.push('');
+    lines.push(
+      `${model.predictor_name} / ${model.model_id} (${model.role})  total ${model.count_total}  window ${model.window.count}  ` +
+        `errors ${pct(model.error_rate)}  latency p50 ${fmt(lat?.p50, 1)} p99 ${fmt(lat?.p99, 1)} ms`,
+    );
+    const rows = Object.entries(model.features).map(([name, f]) => [
+      name,
+      f.type,
+      String(f.count_total),
+      pct(f.missing_rate),
+      pct(f.default_rate),
+      f.type === 'numeric' ? `${fmt(f.quantiles?.p50)} [${fmt(f.quantiles?.p90)} p90]` : Object.keys(f.top_categories ?? {}).slice(0, 3).join(','),
+      f.type === 'numeric' ? `psi ${fmt(f.drift['psi'])} ks ${fmt(f.drift['ks'])}` : f.type === 'categorical' ? `js ${fmt(f.drift['js'])} linf ${fmt(f.drift['linf'])}` : '-',
+    ]);
+    const header = ['feature', 'type', 'total', 'missing', 'default', 'median / top', 'drift'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const row of [header, ...rows]) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+  }
+  const firing = report.alerts.filter((alert) => alert.state === 'firing');
+  lines.push('', firing.length === 0 ? 'no firing alerts' : `firing alerts (${firing.length}):`);
+  for (const alert of firing) {
+    lines.push(`  [${alert.severity}] ${alert.rule} ${alert.predictor_name}/${alert.model_id}${alert.feature ? ` ${alert.feature}` : ''}: ${alert.statistic} ${fmt(alert.value)} (threshold ${fmt(alert.threshold)}) since ${new Date(alert.since).toISOString()}`);
+  }
+  const dlq = Object.entries(report.dead_letters);
+  if (dlq.length > 0) lines.push('', `dead-lettered: ${dlq.map(([code, n]) => `${code} ${n}`).join(', ')}`);
+  return lines.join('\n');
+}
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('models, features, statistics and firing alerts, read from Redis')
+    .option('--topology <file>', 'topology file (default: topologies/default.yaml)')
+    .option('--json', 'machine-readable output (a stable contract)')
+    .option('--window <duration>', 'the current window to report', '1m')
+    .action(async (options: { topology?: string; json?: boolean; window: string }) => {
+      const windowMs = parseDuration(options.window);
+      if (windowMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--window: expected a duration such as 5m, got "${options.window}"`);
+      const topology = resolveTopology(options.topology);
+      const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+      store.redis.options.maxRetriesPerRequest = 2;
+      try {
+        const reader = new ModelReader(store, new EvaluationStore(store.redis, store.keys), topology, { cacheReferences: false });
+        const report = await buildStatus(store, reader, Date.now(), { name: options.window, duration: windowMs });
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderStatus(report)}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

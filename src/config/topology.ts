@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DriftwatchError, errorMessage } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import { DEFAULT_RULES, overrideSchema, ruleSchema, type Rule } from './rules.ts';
+
+/**
+ * The topology file is the single source of truth for a deployment. Every key is checked here, with
+ * defaults, so the rest of the code reads a fully typed value (Vector's deny_unknown_fields habit).
+ */
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a positive duration such as "30s", "5m", "1h", got "${text}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const topicSelection = z
+  .object({
+    topics: z.array(z.string().min(1)).min(1).optional(),
+    pattern: z.string().min(1).optional().describe('A regular expression: every topic it matches is consumed.'),
+  })
+  .strict()
+  .refine((value) => (value.topics === undefined) !== (value.pattern === undefined), {
+    message: 'expected exactly one of "topics" or "pattern"',
+  });
+
+const sources = z
+  .object({
+    brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
+    client_id: z.string().min(1).default('driftwatch'),
+    group_id: z.string().min(1).default('driftwatch'),
+    registry_url: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+    predictions: topicSelection.default({ topics: ['predictions'] }),
+    labels: topicSelection.default({ topics: ['labels'] }),
+    /** Where a new consumer group starts: latest (monitor from now) or earliest (replay the topic). */
+    start_from: z.enum(['latest', 'earliest']).default('latest'),
+    /** A worker silent this long is presumed dead and its partitions move to the others. */
+    session_timeout: duration.default('30s'),
+    /** Messages larger than this are dead-lettered as DW_ERR_OVERSIZED. */
+    max_message_bytes: z.number().int().positive().default(1_048_576),
+    /** Features per event above this are a validation error: a runaway producer must not blow up state. */
+    max_features_per_event: z.number().int().positive().default(1000),
+  })
+  .strict();
+
+const resolution = z.object({ bucket: duration, keep: duration }).strict();
+
+const state = z
+  .object({
+    redis_url: z.string().min(1).default('redis://127.0.0.1:6379'),
+    key_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits and _ . : -')
+      .default('dw:default'),
+    /** Every event is written to every resolution; each is kept for `keep` (Redis TTL). */
+    retention: z
+      .object({ fine: resolution.default({ bucket: '1m', keep: '90m' }), coarse: resolution.default({ bucket: '1h', keep: '48h' }) })
+      .strict()
+      .default({}),
+    caps: z
+      .object({
+        models: z.number().int().positive().default(10_000),
+        features_per_model: z.number().int().positive().default(200),
+        categories_per_feature: z.number().int().positive().default(100),
+      })
+      .strict()
+      .default({}),
+    /** Labels wait this long for their prediction, and predictions this long for their label. */
+    label_join_ttl: duration.default('7d'),
+  })
+  .strict();
+
+const windows = z
+  .object({
+    /** Events older than this (event time vs. the worker's clock) are dead-lettered as DW_ERR_TIME. */
+    allowed_lateness: duration.default('1h'),
+    /** Events further ahead than this are dead-lettered as DW_ERR_TIME. */
+    max_future: duration.default('5m'),
+    /** Current windows end now; rules name the one they read (the first by default). */
+    current: z
+      .array(z.object({ name: z.string().min(1), duration: duration }).strict())
+      .min(1)
+      .default([{ name: '1m', duration: '1m' }]),
+    /**
+     * What "normal" is. rolling: the `duration` of traffic before the current window. baseline: the
+     * training data loaded with `driftwatch baseline load`, falling back to rolling where none is loaded.
+     */
+    reference: z
+      .object({ kind: z.enum(['rolling', 'baseline']).default('baseline'), duration: duration.default('24h') })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const names = value.current.map((window) => window.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['current'], message: 'window names must be unique' });
+  });
+
+const evaluation = z
+  .object({
+    /** Every model is evaluated once per tick by exactly one worker. */
+    tick: duration.default('10s'),
+    /** A worker's evaluation leases expire this long after its last renewal (a dead worker's share moves on). */
+    lease: duration.default('25s'),
+  })
+  .strict();
+
+const rules = z
+  .object({
+    /** Include the built-in rules (src/config/rules.ts) that watch everything with no configuration. */
+    builtin: z.boolean().default(true),
+    /** More rules for everything seen; one with a built-in rule's name replaces it. */
+    defaults: z.array(ruleSchema).default([]),
+    /** Changes to rules for the series matched by predictor/model/feature globs, applied in order. */
+    overrides: z.array(overrideSchema).default([]),
+  })
+  .strict();
+
+const sinks = z
+  .object({
+    alerts_topic: z.string().min(1).default('driftwatch.alerts'),
+    dlq_topic: z.string().min(1).default('driftwatch.dlq'),
+    metrics: z
+      .object({
+        port: z.number().int().min(0).max(65_535).default(9464),
+        host: z.string().default('0.0.0.0'),
+        /** Per-feature drift gauges stop here; per-model aggregates are always exported. */
+        feature_series_cap: z.number().int().nonnegative().default(2000),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export const topologySchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('default'),
+    sources: sources.default({}),
+    state: state.default({}),
+    windows: windows.default({}),
+    evaluation: evaluation.default({}),
+    rules: rules.default({}),
+    sinks: sinks.default({}),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const windowNames = new Set(value.windows.current.map((window) => window.name));
+    value.rules.defaults.forEach((rule, index) => {
+      if (rule.window !== undefined && !windowNames.has(rule.window)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rules', 'defaults', index, 'window'], message: `no current window named "${rule.window}"` });
+      }
+    });
+  });
+
+/** The rules in force: the built-ins (unless turned off) with same-named rules of the topology replacing them. */
+export function effectiveRules(topology: Topology): Rule[] {
+  const byName = new Map<string, Rule>();
+  if (topology.rules.builtin) for (const rule of DEFAULT_RULES) byName.set(String(rule['name']), ruleSchema.parse(rule));
+  for (const rule of topology.rules.defaults) byName.set(rule.name, rule);
+  return [...byName.values()];
+}
+
+export type Topology = z.output<typeof topologySchema>;
+export type TopicSelection = Topology['sources']['predictions'];
+
+/** Validates an already parsed document; `origin` names it in errors (a file path). */
+export function parseTopology(document: unknown, origin = 'topology'): Topology {
+  const result = topologySchema.safeParse(document ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    const message =
+      issue.code === z.ZodIssueCode.unrecognized_keys ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    return `${origin}: ${path}: ${message}`;
+  });
+  throw new DriftwatchError('DW_ERR_CONFIG', `invalid topology\n  ${problems.join('\n  ')}`);
+}
+
+export function loadTopology(file: string): Topology {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new DriftwatchError('DW_ERR_CONFIG', `cannot read topology ${file}: ${errorMessage(error)}`, { cause: error });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new DriftwatchError('DW_ERR_CONFIG', `${file}: not valid YAML: ${errorMessage(error)}`, { cause: error });
+  }
+  return parseTopology(document, file);
+}

@@ -1,0 +1,3 @@
+export { decodeValue, unresolvedSchemaIds, type Decoded, type WriterSchemaLookup } from './decode.ts';
+export { DEFAULT_LIMITS, validateLabel, validatePrediction, type Rejection, type Validated, type ValidationLimits } from './validate.ts';
+export { confluentHeader, sniffWireFormat } from './wire.ts';

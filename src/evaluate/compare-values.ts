@@ -1,0 +1,88 @@
+import type { ValueSummary } from '../aggregate/index.ts';
+import { chiSquare } from '../stats/chi-square.ts';
+import { jsDistance, jsDistanceCategorical } from '../stats/js.ts';
+import { ks } from '../stats/ks.ts';
+import { linf } from '../stats/linf.ts';
+import { newCategoryRate } from '../stats/new-category.ts';
+import { outOfRangeRate } from '../stats/out-of-range.ts';
+import { psi } from '../stats/psi.ts';
+import type { Statistic } from '../stats/result.ts';
+import { wasserstein } from '../stats/wasserstein.ts';
+import type { FeatureStatistic } from './statistics.ts';
+
+export interface ValueComparison {
+  type: 'numeric' | 'categorical' | 'unknown';
+  /** Non-missing values in the current window (what drift statistics are computed from). */
+  samples: number;
+  referenceSamples: number;
+  /** The model's events on each side: what missing and default rates are judged on. */
+  events: number;
+  referenceEvents: number;
+  values: Partial<Record<FeatureStatistic, number>>;
+}
+
+/** The kind a series carries most of, over both sides (a feature logged as both keeps both sketches). */
+function dominantType(current: ValueSummary | undefined, reference: ValueSummary | undefined): ValueComparison['type'] {
+  const numeric = (current?.numeric?.moments.count ?? 0) + (reference?.numeric?.moments.count ?? 0);
+  const categorical = (current?.categories?.total ?? 0) + (reference?.categories?.total ?? 0);
+  if (numeric === 0 && categorical === 0) return 'unknown';
+  return numeric >= categorical ? 'numeric' : 'categorical';
+}
+
+const put = (values: ValueComparison['values'], name: FeatureStatistic, result: Statistic) => {
+  if (!result.insufficient) values[name] = result.value;
+};
+
+/**
+ * Every statistic of one feature (or the prediction) in a current window against the reference.
+ * `modelCount`s are the model's events on each side: missing = events that did not carry a value.
+ */
+export function compareValues(current: ValueSummary | undefined, reference: ValueSummary | undefined, modelCount: number, referenceModelCount: number): ValueComparison {
+  const type = dominantType(current, reference);
+  const values: ValueComparison['values'] = {};
+  let samples = 0;
+  let referenceSamples = 0;
+
+  if (type === 'numeric') {
+    samples = current?.numeric?.moments.count ?? 0;
+    referenceSamples = reference?.numeric?.moments.count ?? 0;
+    const cur = current?.numeric;
+    const ref = reference?.numeric;
+    if (cur && ref && samples > 0 && referenceSamples > 0) {
+      put(values, 'psi', psi(ref.digest, cur.digest));
+      const test = ks(ref.digest, cur.digest);
+      if (!test.insufficient) {
+        values.ks = test.statistic;
+        values.ks_p = test.pValue;
+      }
+      put(values, 'js', jsDistance(ref.digest, cur.digest));
+      put(values, 'wasserstein', wasserstein(ref.digest, cur.digest, ref.moments));
+      put(values, 'out_of_range_rate', outOfRangeRate(ref.digest, cur.digest));
+      const sd = ref.moments.std();
+      if (sd > 0) values.mean_shift = Math.abs(cur.moments.mean() - ref.moments.mean()) / sd;
+    }
+  } else if (type === 'categorical') {
+    samples = current?.categories?.total ?? 0;
+    referenceSamples = reference?.categories?.total ?? 0;
+    const cur = current?.categories;
+    const ref = reference?.categories;
+    if (cur && ref && samples > 0 && referenceSamples > 0) {
+      put(values, 'js', jsDistanceCategorical(ref, cur));
+      put(values, 'linf', linf(ref, cur));
+      const test = chiSquare(ref, cur);
+      if (!test.insufficient) values.chi2_p = test.pValue;
+      put(values, 'new_category_rate', newCategoryRate(ref, cur));
+    }
+  }
+
+  const present = (summary: ValueSummary | undefined) => (summary?.numeric?.moments.count ?? 0) + (summary?.categories?.total ?? 0);
+  if (modelCount > 0) {
+    values.missing_rate = Math.max(0, modelCount - present(current)) / modelCount;
+    values.default_rate = (current?.defaults ?? 0) / modelCount;
+    if (referenceModelCount > 0) {
+      values.missing_rate_increase = values.missing_rate - Math.max(0, referenceModelCount - present(reference)) / referenceModelCount;
+      values.default_rate_increase = values.default_rate - (reference?.defaults ?? 0) / referenceModelCount;
+    }
+  }
+  return { type, samples, referenceSamples, events: modelCount, referenceEvents: referenceModelCount, values };
+}

@@ -1,0 +1,163 @@
+import type { ModelSummary, ValueSummary } from '../aggregate/index.ts';
+import type { Rule, RuleOverride } from '../config/rules.ts';
+import { buildAlertEvent, incidentId, PREDICTION_SERIES, type AlertEvent } from './alert-event.ts';
+import { classify, OK_STATE, step, type AlertState } from './alert-machine.ts';
+import { compareValues, type ValueComparison } from './compare-values.ts';
+import { rulesFor, type ResolvedRule } from './rules.ts';
+import type { FeatureStatistic, StatisticName } from './statistics.ts';
+
+const RATE_STATISTICS: ReadonlySet<FeatureStatistic> = new Set(['missing_rate', 'missing_rate_increase', 'default_rate', 'default_rate_increase']);
+
+export interface WindowSummary {
+  name: string;
+  summary: ModelSummary;
+  /** The span the summary covers, for throughput. */
+  seconds: number;
+}
+
+export interface EvaluationInput {
+  predictor: string;
+  model: string;
+  features: readonly string[];
+  windows: readonly WindowSummary[];
+  reference: ModelSummary | null;
+  /** "baseline" or "rolling 24h": named in alert events. */
+  referenceLabel: string;
+  rules: readonly Rule[];
+  overrides: readonly RuleOverride[];
+  states: ReadonlyMap<string, AlertState>;
+  now: number;
+}
+
+export interface SeriesStatistics extends ValueComparison {
+  window: string;
+}
+
+export interface ModelStatistics {
+  window: string;
+  samples: number;
+  referenceSamples: number;
+  values: Partial<Record<StatisticName, number>>;
+}
+
+export interface AlertChange {
+  field: string;
+  state: AlertState | null;
+  event: AlertEvent | null;
+}
+
+export interface EvaluationResult {
+  model: ModelStatistics[];
+  prediction: SeriesStatistics[];
+  features: Map<string, SeriesStatistics[]>;
+  changes: AlertChange[];
+  /** Alerts pending or firing after this evaluation, keyed by state field. */
+  active: Map<string, { rule: ResolvedRule; state: AlertState; feature: string | null }>;
+}
+
+function modelStatistics(window: WindowSummary, reference: ModelSummary | null): ModelStatistics {
+  const current = window.summary;
+  const values: ModelStatistics['values'] = { count: current.count };
+  if (window.seconds > 0) values.throughput = current.count / window.seconds;
+  if (current.count > 0) {
+    values.error_rate = current.errors / current.count;
+    if (reference && reference.count > 0) values.error_rate_increase = values.error_rate - reference.errors / reference.count;
+  }
+  if (current.latency.count > 0) {
+    values.latency_p50 = current.latency.quantile(0.5);
+    values.latency_p90 = current.latency.quantile(0.9);
+    values.latency_p95 = current.latency.quantile(0.95);
+    values.latency_p99 = current.latency.quantile(0.99);
+    if (reference && reference.latency.count > 0) {
+      const referenceP99 = reference.latency.quantile(0.99);
+      if (referenceP99 > 0) values.latency_p99_ratio = values.latency_p99 / referenceP99;
+    }
+  }
+  return { window: window.name, samples: current.count, referenceSamples: reference?.count ?? 0, values };
+}
+
+/** Model-level rules count events; latency rules count latency samples. */
+function modelSamples(statistic: StatisticName, window: WindowSummary, reference: ModelSummary | null): [number, number] {
+  if (statistic.startsWith('latency')) return [window.summary.latency.count, reference?.latency.count ?? 0];
+  return [window.summary.count, reference?.count ?? 0];
+}
+
+/** Statistics that compare with the reference need enough reference samples too. */
+const needsReference = (statistic: StatisticName): boolean =>
+  !['count', 'throughput', 'error_rate', 'missing_rate', 'default_rate', 'latency_p50', 'latency_p90', 'latency_p95', 'latency_p99'].includes(statistic);
+
+/**
+ * Evaluates one model: statistics for the model, its prediction and each monitored feature, in every
+ * current window against the reference, then every applicable rule through the alert state machine.
+ * Pure: everything read from Redis comes in, the changes to write and events to emit go out.
+ */
+export function evaluateModel(input: EvaluationInput): EvaluationResult {
+  const { predictor, model, reference, now } = input;
+  const result: EvaluationResult = { model: [], prediction: [], features: new Map(), changes: [], active: new Map() };
+  const windowByName = new Map(input.windows.map((window) => [window.name, window]));
+  const defaultWindow = input.windows[0]!;
+
+  const apply = (
+    rule: ResolvedRule,
+    feature: string | null,
+    value: number | undefined,
+    samples: number,
+    referenceSamples: number,
+    window: WindowSummary,
+    details: Record<string, string>,
+  ) => {
+    const field = `${rule.name}|${feature ?? ''}`;
+    const previous = input.states.get(field) ?? OK_STATE;
+    const enough = samples >= rule.min_samples && (!needsReference(rule.statistic) || referenceSamples >= rule.min_samples);
+    const observation = value === undefined || !Number.isFinite(value) || !enough ? ({ kind: 'insufficient' } as const) : classify(value, rule.direction, rule.threshold, rule.clearAt);
+    const transition = step(previous, observation, now, rule.for, (since) => incidentId(rule.name, predictor, model, feature, since));
+    const { state, event } = transition;
+    if (state.phase !== 'ok') result.active.set(field, { rule, state, feature });
+    const changed = state.phase !== previous.phase || state.incident !== previous.incident || (state.phase !== 'ok' && state.value !== previous.value);
+    if (!changed && !event) return;
+    const alert = event
+      ? buildAlertEvent(event, rule, { predictor, model, feature }, { id: state.incident, since: state.since, value: state.value }, {
+          window: window.name,
+          reference: input.referenceLabel,
+          now,
+          details: { ...details, samples: String(samples), reference_samples: String(referenceSamples) },
+        })
+      : null;
+    result.changes.push({ field, state: state.phase === 'ok' ? null : state, event: alert });
+  };
+
+  // Model-level series.
+  const modelRules = rulesFor(input.rules, input.overrides, { predictor, model }, 'model');
+  for (const window of input.windows) result.model.push(modelStatistics(window, reference));
+  for (const rule of modelRules) {
+    const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
+    const statistics = result.model[input.windows.indexOf(window)]!;
+    const [samples, referenceSamples] = modelSamples(rule.statistic, window, reference);
+    apply(rule, null, statistics.values[rule.statistic], samples, referenceSamples, window, {});
+  }
+
+  // The prediction and every monitored feature.
+  const series: [string, (summary: ModelSummary) => ValueSummary | undefined, 'prediction' | 'feature'][] = [
+    [PREDICTION_SERIES, (summary) => summary.prediction, 'prediction'],
+    ...input.features.map((name): [string, (summary: ModelSummary) => ValueSummary | undefined, 'feature'] => [name, (summary) => summary.features.get(name), 'feature']),
+  ];
+  for (const [name, pick, target] of series) {
+    const perWindow: SeriesStatistics[] = input.windows.map((window) => ({
+      window: window.name,
+      ...compareValues(pick(window.summary), reference ? pick(reference) : undefined, target === 'prediction' ? window.summary.count - window.summary.errors : window.summary.count, reference ? (target === 'prediction' ? reference.count - reference.errors : reference.count) : 0),
+    }));
+    if (target === 'prediction') result.prediction = perWindow;
+    else result.features.set(name, perWindow);
+    const rules = rulesFor(input.rules, input.overrides, { predictor, model, feature: name }, target);
+    for (const rule of rules) {
+      const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
+      const statistics = perWindow[input.windows.indexOf(window)]!;
+      if (rule.type !== 'any' && rule.type !== statistics.type) continue;
+      const statistic = rule.statistic as FeatureStatistic;
+      // A feature that goes 100 % missing has no values left: rates are judged on the model's events.
+      const [samples, referenceSamples] = RATE_STATISTICS.has(statistic) ? [statistics.events, statistics.referenceEvents] : [statistics.samples, statistics.referenceSamples];
+      apply(rule, name, statistics.values[statistic], samples, referenceSamples, window, {});
+    }
+  }
+  return result;
+}

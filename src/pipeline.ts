@@ -1,0 +1,180 @@
+import { hostname } from 'node:os';
+import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Topology } from './config/topology.ts';
+import { errorMessage } from './errors.ts';
+import { retry } from './retry.ts';
+import { EvaluationLoop } from './runtime/evaluation-loop.ts';
+import { AlertSink } from './sinks/alerts.ts';
+import { DeadLetterSink } from './sinks/dead-letter.ts';
+import { PredictionBatchProcessor } from './sources/kafka/prediction-batches.ts';
+import { SchemaRegistryCache } from './sources/schema-registry.ts';
+import { EvaluationStore } from './state/evaluation-store.ts';
+import { RedisStateStore } from './state/index.ts';
+import type { Logger } from './telemetry/logger.ts';
+import { createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
+
+/**
+ * The one place that wires source → decode → aggregate → state → (evaluate) → sinks for a worker.
+ * Everything stateful that matters lives in Redis; a worker can be killed at any point and another
+ * picks up from the last committed offset without losing or double counting anything.
+ */
+export interface Worker {
+  readonly id: string;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  topology: Topology;
+  logger: Logger;
+  registry: Registry;
+  workerId?: string;
+  clock?: () => number;
+  /** Run the evaluation loop too (default). Off for ingest-only benchmarks. */
+  evaluate?: boolean;
+}
+
+export function storeOptions(topology: Topology) {
+  const { retention, caps, key_prefix } = topology.state;
+  return {
+    prefix: key_prefix,
+    fine: { bucketMs: retention.fine.bucket, keepMs: retention.fine.keep },
+    coarse: { bucketMs: retention.coarse.bucket, keepMs: retention.coarse.keep },
+    maxFeaturesPerModel: caps.features_per_model,
+  };
+}
+
+export function kafkaClient(topology: Topology, logger: Logger, clientId: string): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers: topology.sources.brokers,
+    logLevel: logLevel.WARN,
+    // Reconnect patiently: a broker restart is routine, not a reason to die.
+    retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 10_000 },
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        if (level <= logLevel.ERROR) kafkaLogger.error(extra, message);
+        else kafkaLogger.warn(extra, message);
+      },
+  });
+}
+
+function subscription(selection: Topology['sources']['predictions']): (string | RegExp)[] {
+  return selection.pattern !== undefined ? [new RegExp(selection.pattern)] : (selection.topics ?? []);
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const { topology, logger } = options;
+  const id = options.workerId ?? `${hostname()}-${process.pid}`;
+  const clock = options.clock ?? Date.now;
+  const kafka = kafkaClient(topology, logger, `${topology.sources.client_id}-${id}`);
+  const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+  const metrics = createIngestMetrics(options.registry);
+  // Dead letters and alert events are never given up on: an idempotent producer retrying without end
+  // (with a log line per failure) rather than a batch committed without its dead letters.
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
+  });
+  const consumer: Consumer = kafka.consumer({
+    groupId: topology.sources.group_id,
+    sessionTimeout: topology.sources.session_timeout,
+    heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
+    rebalanceTimeout: Math.max(topology.sources.session_timeout, 30_000),
+  });
+  const processor = new PredictionBatchProcessor({
+    store,
+    schemas: new SchemaRegistryCache(topology.sources.registry_url),
+    deadLetters: new DeadLetterSink(producer, topology.sinks.dlq_topic, id),
+    metrics,
+    logger,
+    clock,
+    limits: {
+      allowedLatenessMs: topology.windows.allowed_lateness,
+      maxFutureMs: topology.windows.max_future,
+      maxFeatures: topology.sources.max_features_per_event,
+      maxIdLength: 256,
+      maxMessageBytes: topology.sources.max_message_bytes,
+    },
+    aggregation: {
+      bucketMs: topology.state.retention.fine.bucket,
+      maxModels: topology.state.caps.models,
+      maxFeaturesPerModel: topology.state.caps.features_per_model,
+      maxCategories: topology.state.caps.categories_per_feature,
+    },
+  });
+
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    joined = true;
+    processor.forgetPartitions();
+    logger.info({ assignment: event.payload.memberAssignment }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    joined = false;
+    logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+  });
+
+  const patiently = <T>(what: string, operation: () => Promise<T>) =>
+    retry(operation, {
+      attempts: 30,
+      maxDelayMs: 5000,
+      onRetry: (error, attempt) => logger.warn({ attempt, err: errorMessage(error) }, `${what} failed; retrying`),
+    });
+  await patiently('connecting to Redis', () => store.redis.ping());
+  await patiently('connecting the producer to Kafka', () => producer.connect());
+  await patiently('connecting the consumer to Kafka', () => consumer.connect());
+  // A topic that does not exist yet is waited for, not a reason to die.
+  await patiently(`subscribing to ${JSON.stringify(topology.sources.predictions)}`, () =>
+    consumer.subscribe({ topics: subscription(topology.sources.predictions), fromBeginning: topology.sources.start_from === 'earliest' }),
+  );
+  await consumer.run({
+    autoCommit: true,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 2,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      if (!isRunning() || isStale()) return;
+      const outcome = await processor.process(batch);
+      if (outcome.lastOffset !== undefined) {
+        // State (and dead letters) are durable now: only now may Kafka forget these messages.
+        resolveOffset(outcome.lastOffset);
+        await commitOffsetsIfNecessary();
+      }
+      await heartbeat();
+    },
+  });
+  const evaluation =
+    options.evaluate === false
+      ? undefined
+      : new EvaluationLoop({
+          topology,
+          workerId: id,
+          store,
+          evaluations: new EvaluationStore(store.redis, store.keys),
+          alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
+          metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
+          logger,
+          clock,
+        });
+  evaluation?.start();
+  logger.info({ worker: id, topics: topology.sources.predictions, group: topology.sources.group_id }, 'worker started');
+
+  return {
+    id,
+    ready: () => joined && store.redis.status === 'ready',
+    async stop() {
+      await evaluation?.stop();
+      // disconnect() lets the batch in flight finish, commits its offsets and leaves the group.
+      await consumer.disconnect();
+      await producer.disconnect();
+      await store.close();
+      logger.info({ worker: id }, 'worker stopped');
+    },
+  };
+}

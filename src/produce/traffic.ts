@@ -1,0 +1,143 @@
+import type { ModelRole, PredictionEvent } from '../events.ts';
+import { createRandom, type Random } from '../random.ts';
+
+/** A scheduled change to the traffic, relative to the start of generation. */
+export type DriftStep = { fromMs: number; toMs?: number } & (
+  | { kind: 'mean-shift'; feature: string; sigmas: number }
+  | { kind: 'category-share'; feature: string; category: string; factor: number }
+  | { kind: 'missing'; feature: string; rate: number }
+  | { kind: 'latency'; factor: number }
+  | { kind: 'errors'; rate: number }
+);
+
+export interface TrafficSpec {
+  seed: number;
+  predictor: string;
+  models: number;
+  numericFeatures: number;
+  categoricalFeatures: number;
+  /** Categories per categorical feature, with geometric shares (c0 most frequent). */
+  categories: number;
+  missingRate: number;
+  defaultRate: number;
+  errorRate: number;
+  latencyMedianMs: number;
+  drift: readonly DriftStep[];
+  role?: ModelRole;
+}
+
+export const DEFAULT_TRAFFIC: TrafficSpec = {
+  seed: 1,
+  predictor: 'eta',
+  models: 1,
+  numericFeatures: 16,
+  categoricalFeatures: 4,
+  categories: 5,
+  missingRate: 0.01,
+  defaultRate: 0.02,
+  errorRate: 0.005,
+  latencyMedianMs: 20,
+  drift: [],
+};
+
+export const numericFeatureName = (i: number): string => `n${i}`;
+export const categoricalFeatureName = (i: number): string => `c${i}`;
+export const modelName = (spec: TrafficSpec, i: number): string => `${spec.predictor}-v${i + 1}`;
+
+/** Reference distribution of numeric feature i: N(mean_i, sd_i), fixed so tests know the truth. */
+export function numericReference(i: number): { mean: number; sd: number } {
+  return { mean: 10 * (i + 1), sd: 1 + i * 0.5 };
+}
+
+function active(step: DriftStep, elapsedMs: number): boolean {
+  return elapsedMs >= step.fromMs && (step.toMs === undefined || elapsedMs < step.toMs);
+}
+
+/**
+ * Deterministic synthetic prediction logs: the same spec and seed give the same events, so tests and
+ * benchmarks can compute the exact truth for what they produced.
+ */
+export class TrafficGenerator {
+  private readonly random: Random;
+  private sequence = 0;
+  private readonly categoryShares: number[];
+
+  constructor(private readonly spec: TrafficSpec) {
+    this.random = createRandom(spec.seed);
+    const weights = Array.from({ length: spec.categories }, (_, i) => 0.6 ** i);
+    const total = weights.reduce((a, b) => a + b, 0);
+    this.categoryShares = weights.map((w) => w / total);
+  }
+
+  /** The next event, stamped `sentAt`; `elapsedMs` since the start selects the drift in force. */
+  next(sentAt: number, elapsedMs: number): PredictionEvent {
+    const { spec, random } = this;
+    const index = this.sequence++;
+    const steps = spec.drift.filter((step) => active(step, elapsedMs));
+    const features: Record<string, number | string | null> = {};
+    const defaults: string[] = [];
+
+    for (let i = 0; i < spec.numericFeatures; i++) {
+      const name = numericFeatureName(i);
+      const { mean, sd } = numericReference(i);
+      let shift = 0;
+      for (const step of steps) if (step.kind === 'mean-shift' && step.feature === name) shift += step.sigmas * sd;
+      features[name] = this.maybeMissing(name, steps) ? null : mean + shift + sd * random.normal();
+      if (features[name] !== null && random.next() < spec.defaultRate) {
+        features[name] = 0;
+        defaults.push(name);
+      }
+    }
+    for (let i = 0; i < spec.categoricalFeatures; i++) {
+      const name = categoricalFeatureName(i);
+      features[name] = this.maybeMissing(name, steps) ? null : this.category(name, steps);
+    }
+
+    let errorRate = spec.errorRate;
+    let latencyFactor = 1;
+    for (const step of steps) {
+      if (step.kind === 'errors') errorRate = step.rate;
+      if (step.kind === 'latency') latencyFactor *= step.factor;
+    }
+    const failed = random.next() < errorRate;
+    const latency = spec.latencyMedianMs * latencyFactor * Math.exp(0.4 * random.normal());
+    const score = 1 / (1 + Math.exp(-((features['n0'] as number | null) ?? 10) + 10));
+
+    return {
+      prediction_id: `${spec.seed}-${index}`,
+      predictor_name: spec.predictor,
+      model_id: modelName(spec, index % spec.models),
+      role: spec.role ?? 'primary',
+      sent_at: sentAt,
+      features,
+      prediction: failed ? null : Math.round(score * 1e6) / 1e6,
+      prediction_scores: null,
+      default_values_used: defaults,
+      latency_ms: Math.round(latency * 1000) / 1000,
+      error: failed ? 'TIMEOUT' : null,
+    };
+  }
+
+  private maybeMissing(feature: string, steps: readonly DriftStep[]): boolean {
+    let rate = this.spec.missingRate;
+    for (const step of steps) if (step.kind === 'missing' && step.feature === feature) rate = step.rate;
+    return this.random.next() < rate;
+  }
+
+  private category(feature: string, steps: readonly DriftStep[]): string {
+    let shares = this.categoryShares;
+    for (const step of steps) {
+      if (step.kind !== 'category-share' || step.feature !== feature) continue;
+      const target = Number(step.category.replace(/^c/, ''));
+      const scaled = shares.map((share, i) => (i === target ? share * step.factor : share));
+      const total = scaled.reduce((a, b) => a + b, 0);
+      shares = scaled.map((share) => share / total);
+    }
+    let u = this.random.next();
+    for (let i = 0; i < shares.length; i++) {
+      u -= shares[i]!;
+      if (u < 0) return `c${i}`;
+    }
+    return `c${shares.length - 1}`;
+  }
+}

@@ -1,0 +1,202 @@
+import type { ModelSummary, ValueSummary } from '../aggregate/index.ts';
+import { evaluateModel, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
+import type { ModelReader } from '../runtime/model-reader.ts';
+import type { RedisStateStore } from '../state/index.ts';
+
+/** The `status --json` contract (BRIEF): fields may be added, never renamed. */
+export interface StatusReport {
+  generated_at: number;
+  window_ms: number;
+  models: ModelStatus[];
+  alerts: AlertStatus[];
+  dead_letters: Record<string, number>;
+  overflow: Record<string, number>;
+}
+
+export interface ModelStatus {
+  predictor_name: string;
+  model_id: string;
+  role: string;
+  count_total: number;
+  error_total: number;
+  window: { from: number; to: number; count: number };
+  error_rate: number | null;
+  latency_ms: Quantiles | null;
+  prediction: ValueStatus;
+  features: Record<string, ValueStatus & { count_total: number }>;
+  performance: Record<string, number>;
+  reference?: { kind: string; count: number };
+}
+
+interface Quantiles {
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+}
+
+interface ValueStatus {
+  type: 'numeric' | 'categorical' | 'unknown';
+  count: number;
+  missing_rate: number | null;
+  default_rate: number | null;
+  drift: Record<string, number>;
+  mean?: number;
+  std?: number;
+  min?: number;
+  max?: number;
+  quantiles?: Quantiles;
+  top_categories?: Record<string, number>;
+}
+
+const rate = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
+
+function quantiles(digest: { count: number; quantile(q: number): number }): Quantiles | null {
+  if (digest.count === 0) return null;
+  return { p50: digest.quantile(0.5), p90: digest.quantile(0.9), p95: digest.quantile(0.95), p99: digest.quantile(0.99) };
+}
+
+/**
+ * One value's status over a window. Missing counts both nulls and events of the model that did not
+ * carry the feature at all (a feature that vanishes from the logs is 100 % missing, not silent).
+ */
+export function valueStatus(summary: ValueSummary | undefined, modelCount: number): ValueStatus {
+  if (!summary) return { type: 'unknown', count: 0, missing_rate: rate(modelCount, modelCount), default_rate: rate(0, modelCount), drift: {} };
+  const numericCount = summary.numeric?.moments.count ?? 0;
+  const categoricalCount = summary.categories?.total ?? 0;
+  const present = numericCount + categoricalCount;
+  const status: ValueStatus = {
+    type: present === 0 ? 'unknown' : numericCount >= categoricalCount ? 'numeric' : 'categorical',
+    count: present,
+    missing_rate: rate(modelCount - present, modelCount),
+    default_rate: rate(summary.defaults, modelCount),
+    drift: {},
+  };
+  if (status.type === 'numeric' && summary.numeric) {
+    const { moments, digest } = summary.numeric;
+    Object.assign(status, { mean: moments.mean(), std: moments.std(), min: moments.min, max: moments.max });
+    const q = quantiles(digest);
+    if (q) status.quantiles = q;
+  } else if (status.type === 'categorical' && summary.categories) {
+    status.top_categories = Object.fromEntries(summary.categories.top(10));
+  }
+  return status;
+}
+
+export function modelStatus(
+  entry: { predictor: string; model: string; role: string },
+  totals: { count: number; errors: number; features: Map<string, number> },
+  features: readonly string[],
+  window: ModelSummary,
+  from: number,
+  to: number,
+): ModelStatus {
+  const count = window.count;
+  const succeeded = count - window.errors;
+  const featureStatus: ModelStatus['features'] = {};
+  for (const name of features) {
+    featureStatus[name] = { ...valueStatus(window.features.get(name), count), count_total: totals.features.get(name) ?? 0 };
+  }
+  return {
+    predictor_name: entry.predictor,
+    model_id: entry.model,
+    role: entry.role,
+    count_total: totals.count,
+    error_total: totals.errors,
+    window: { from, to, count },
+    error_rate: rate(window.errors, count),
+    latency_ms: quantiles(window.latency),
+    prediction: valueStatus(window.prediction, succeeded),
+    features: featureStatus,
+    performance: {},
+  };
+}
+
+const DRIFT_KEYS = {
+  numeric: ['psi', 'ks', 'ks_p', 'js', 'wasserstein'],
+  categorical: ['js', 'linf', 'chi2_p'],
+  unknown: [],
+} as const;
+
+/** The brief's drift keys for the value's type, plus the rates that go with them. */
+function driftOf(comparison: SeriesStatistics | undefined): { drift: Record<string, number>; extra: Record<string, number> } {
+  if (!comparison) return { drift: {}, extra: {} };
+  const drift: Record<string, number> = {};
+  for (const key of DRIFT_KEYS[comparison.type]) {
+    const value = comparison.values[key];
+    if (value !== undefined) drift[key] = value;
+  }
+  const extra: Record<string, number> = {};
+  for (const key of ['out_of_range_rate', 'new_category_rate', 'mean_shift'] as const) {
+    const value = comparison.values[key];
+    if (value !== undefined) extra[key] = value;
+  }
+  return { drift, extra };
+}
+
+export interface AlertStatus {
+  id: string;
+  state: 'pending' | 'firing';
+  rule: string;
+  severity: string;
+  predictor_name: string;
+  model_id: string;
+  feature: string | null;
+  statistic: string;
+  value: number;
+  threshold: number;
+  since: number;
+}
+
+/** Reads every model's state from Redis, evaluates it as a worker would (without writing) and reports. */
+export async function buildStatus(
+  store: RedisStateStore,
+  reader: ModelReader,
+  now: number,
+  window: { name: string; duration: number },
+): Promise<StatusReport> {
+  const from = now - window.duration;
+  const models: ModelStatus[] = [];
+  const alerts: AlertStatus[] = [];
+  for (const entry of await store.models()) {
+    const input = await reader.input(entry, now, [window]);
+    const totals = await store.totals(entry.key);
+    const current = input.windows[0]!.summary;
+    const status = modelStatus(entry, totals, input.features, current, from, now);
+    const result = evaluateModel(input);
+    const prediction = driftOf(result.prediction[0]);
+    status.prediction.drift = prediction.drift;
+    for (const [name, feature] of Object.entries(status.features)) {
+      const { drift, extra } = driftOf(result.features.get(name)?.[0]);
+      feature.drift = drift;
+      Object.assign(feature, extra);
+    }
+    status.reference = { kind: input.referenceLabel, count: input.reference?.count ?? 0 };
+    models.push(status);
+    for (const [field, stored] of input.states) {
+      const [rule = '', feature = ''] = field.split('|');
+      const resolved = result.active.get(field)?.rule;
+      alerts.push({
+        id: stored.incident,
+        state: stored.phase === 'firing' ? 'firing' : 'pending',
+        rule,
+        severity: resolved?.severity ?? '',
+        predictor_name: entry.predictor,
+        model_id: entry.model,
+        feature: feature === '' ? null : feature,
+        statistic: resolved?.statistic ?? '',
+        value: stored.value,
+        threshold: resolved?.threshold ?? Number.NaN,
+        since: stored.since,
+      });
+    }
+  }
+  return {
+    generated_at: now,
+    window_ms: window.duration,
+    models,
+    alerts,
+    dead_letters: await store.counters('dlq'),
+    overflow: await store.counters('overflow'),
+  };
+}

@@ -1,0 +1,82 @@
+import { ModelSummary } from '../aggregate/index.ts';
+import { formatDuration } from '../config/duration.ts';
+import { effectiveRules, type Topology } from '../config/topology.ts';
+import type { EvaluationInput } from '../evaluate/model-evaluation.ts';
+import { bucketStarts, planWindow, type WindowPlan } from '../evaluate/windows.ts';
+import type { EvaluationStore } from '../state/evaluation-store.ts';
+import type { ModelEntry, RedisStateStore } from '../state/index.ts';
+import { ReferenceCache } from './reference-cache.ts';
+
+const BASELINE_REFRESH_MS = 60_000;
+
+/**
+ * Reads from Redis everything `evaluateModel` needs for one model: its current windows, its reference
+ * (the loaded baseline, else the rolling window), its monitored features and alert states. The
+ * evaluation loop keeps references cached between ticks; one-off readers (status) do not.
+ */
+export class ModelReader {
+  private readonly rules;
+  private readonly references: ReferenceCache | undefined;
+  private readonly baselines = new Map<string, { summary: ModelSummary | null; readAt: number }>();
+
+  constructor(
+    private readonly store: RedisStateStore,
+    private readonly evaluations: EvaluationStore,
+    private readonly topology: Topology,
+    options: { cacheReferences: boolean },
+  ) {
+    this.rules = effectiveRules(topology);
+    const { retention } = topology.state;
+    if (options.cacheReferences) this.references = new ReferenceCache(store, retention.fine.bucket, retention.coarse.bucket);
+  }
+
+  /** Drops cached references of models this reader no longer serves. */
+  retain(models: ReadonlySet<string>): void {
+    this.references?.retain(models);
+    for (const model of this.baselines.keys()) if (!models.has(model)) this.baselines.delete(model);
+  }
+
+  async input(entry: ModelEntry, now: number, windowsOverride?: Topology['windows']['current']): Promise<EvaluationInput> {
+    const { topology, store } = this;
+    const { fine, coarse } = topology.state.retention;
+    const current = windowsOverride ?? topology.windows.current;
+    const plans = current.map((window) => ({ window, plan: planWindow(now, window.duration, topology.windows.reference.duration, fine.bucket, coarse.bucket) }));
+    const windows = [];
+    for (const { window, plan } of plans) {
+      windows.push({ name: window.name, summary: await store.window(entry.key, 'fine', plan.current.from, now + 1), seconds: (now - plan.current.from) / 1000 });
+    }
+    const reference = await this.reference(entry.key, now, plans[0]!.plan);
+    const [features, states] = await Promise.all([store.monitoredFeatures(entry.key), this.evaluations.alertStates(entry.key)]);
+    return {
+      predictor: entry.predictor,
+      model: entry.model,
+      features,
+      windows,
+      reference: reference.summary,
+      referenceLabel: reference.label,
+      rules: this.rules,
+      overrides: topology.rules.overrides,
+      states,
+      now,
+    };
+  }
+
+  private async reference(model: string, now: number, plan: WindowPlan): Promise<{ summary: ModelSummary; label: string }> {
+    const { reference } = this.topology.windows;
+    if (reference.kind === 'baseline') {
+      let cached = this.baselines.get(model);
+      if (!cached || now - cached.readAt > BASELINE_REFRESH_MS) {
+        cached = { summary: await this.evaluations.baseline(model), readAt: now };
+        this.baselines.set(model, cached);
+      }
+      if (cached.summary) return { summary: cached.summary, label: 'baseline' };
+    }
+    const label = `rolling ${formatDuration(reference.duration)}`;
+    if (this.references) return { summary: await this.references.get(model, plan.reference), label };
+    const { fine, coarse } = this.topology.state.retention;
+    const summary = new ModelSummary();
+    for (const bucket of await this.store.buckets(model, 'coarse', bucketStarts(plan.reference.coarse, coarse.bucket))) summary.merge(bucket);
+    for (const bucket of await this.store.buckets(model, 'fine', bucketStarts(plan.reference.fine, fine.bucket))) summary.merge(bucket);
+    return { summary, label };
+  }
+}

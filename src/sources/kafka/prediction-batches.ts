@@ -1,0 +1,170 @@
+import type { KafkaMessage } from 'kafkajs';
+import { Admission, Aggregator, type AggregatorOptions } from '../../aggregate/index.ts';
+import { decodeValue, unresolvedSchemaIds, validatePrediction, type ValidationLimits } from '../../decode/index.ts';
+import type { ErrorCode } from '../../errors.ts';
+import type { DeadLetter, DeadLetterSink } from '../../sinks/dead-letter.ts';
+import type { RedisStateStore } from '../../state/index.ts';
+import type { IngestMetrics } from '../../telemetry/metrics.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { SchemaRegistryCache } from '../schema-registry.ts';
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: readonly KafkaMessage[];
+  highWatermark: string;
+}
+
+export interface BatchProcessorDeps {
+  store: RedisStateStore;
+  schemas: SchemaRegistryCache;
+  deadLetters: DeadLetterSink;
+  metrics: IngestMetrics;
+  logger: Logger;
+  limits: ValidationLimits & { maxMessageBytes: number };
+  aggregation: AggregatorOptions;
+  clock: () => number;
+}
+
+export interface BatchOutcome {
+  /** The offset to commit after: every message up to it is in Redis state or on the DLQ. */
+  lastOffset: string | undefined;
+  accepted: number;
+  deadLettered: number;
+  skipped: number;
+}
+
+/** How many times a batch is re-aggregated when another writer moved the watermark meanwhile. */
+const MAX_WATERMARK_CONFLICTS = 5;
+
+/**
+ * One partition batch of prediction logs → decode → validate → aggregate → one atomic state write.
+ * Messages at or below the partition's watermark are already in state (a redelivery after a crash or
+ * rebalance) and are skipped; the write itself is a compare-and-set on that watermark.
+ */
+export class PredictionBatchProcessor {
+  private readonly watermarks = new Map<string, bigint>();
+  private readonly admission: Admission;
+  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
+
+  constructor(private readonly deps: BatchProcessorDeps) {
+    this.admission = new Admission(deps.aggregation.maxModels, deps.aggregation.maxFeaturesPerModel);
+  }
+
+  /** Forget cached watermarks of partitions this worker no longer owns (they move under others). */
+  forgetPartitions(): void {
+    this.watermarks.clear();
+  }
+
+  async process(batch: PartitionBatch): Promise<BatchOutcome> {
+    const last = batch.messages.at(-1);
+    if (!last) return { lastOffset: undefined, accepted: 0, deadLettered: 0, skipped: 0 };
+    const partitionKey = `${batch.topic}/${batch.partition}`;
+    const { store, metrics } = this.deps;
+
+    for (let attempt = 1; ; attempt++) {
+      let watermark = this.watermarks.get(partitionKey);
+      if (watermark === undefined) {
+        const stored = await store.readWatermark(batch.topic, batch.partition);
+        watermark = stored === '' ? -1n : BigInt(stored);
+      }
+      const fresh = batch.messages.filter((message) => BigInt(message.offset) > watermark);
+      const skipped = batch.messages.length - fresh.length;
+      if (fresh.length === 0) {
+        metrics.duplicatesSkipped.inc(skipped);
+        return { lastOffset: last.offset, accepted: 0, deadLettered: 0, skipped };
+      }
+
+      const { aggregator, letters, accepted, latencies } = await this.aggregate(batch, fresh);
+      await this.deps.deadLetters.send(letters, this.deps.clock());
+
+      const drained = aggregator.drain();
+      const deadLetterCounts = new Map<ErrorCode, number>();
+      for (const letter of letters) deadLetterCounts.set(letter.code, (deadLetterCounts.get(letter.code) ?? 0) + 1);
+      const stopTimer = metrics.flushDuration.startTimer();
+      const result = await store.applyBatch({
+        topic: batch.topic,
+        partition: batch.partition,
+        expectedWatermark: watermark < 0n ? '' : watermark.toString(),
+        newWatermark: last.offset,
+        deltas: drained.deltas,
+        deadLetters: deadLetterCounts,
+        overflowModelEvents: drained.overflowModelEvents,
+      });
+      stopTimer();
+
+      if (!result.applied) {
+        // Someone else (a zombie, or the previous owner's last write) moved the watermark: start over.
+        this.watermarks.set(partitionKey, result.watermark === '' ? -1n : BigInt(result.watermark));
+        this.deps.logger.warn({ partition: partitionKey, watermark: result.watermark, attempt }, 'watermark moved under this batch; re-aggregating');
+        if (attempt >= MAX_WATERMARK_CONFLICTS) throw new Error(`watermark of ${partitionKey} keeps moving; giving the batch back`);
+        continue;
+      }
+
+      this.watermarks.set(partitionKey, BigInt(last.offset));
+      metrics.duplicatesSkipped.inc(skipped);
+      metrics.batchEvents.observe(fresh.length);
+      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1));
+      if (drained.overflowModelEvents > 0) metrics.overflow.inc({ kind: 'model_events' }, drained.overflowModelEvents);
+      if (result.refusedFeatures > 0) metrics.overflow.inc({ kind: 'features' }, result.refusedFeatures);
+      for (const [code, count] of deadLetterCounts) metrics.deadLetters.inc({ reason: code }, count);
+      for (const delta of drained.deltas) {
+        const labels = { predictor: delta.predictor, model: delta.model };
+        metrics.events.inc({ ...labels, outcome: 'accepted' }, delta.summary.count - delta.summary.errors);
+        if (delta.summary.errors > 0) metrics.events.inc({ ...labels, outcome: 'failed' }, delta.summary.errors);
+      }
+      for (const [predictor, model, latencyMs] of latencies) this.observeLatency(predictor, model, latencyMs);
+      for (const key of result.longLists) {
+        store.compact(key).catch((error: unknown) => this.deps.logger.warn({ key, err: error }, 'bucket compaction failed; will retry later'));
+      }
+      return { lastOffset: last.offset, accepted, deadLettered: letters.length, skipped };
+    }
+  }
+
+  private async aggregate(batch: PartitionBatch, messages: readonly KafkaMessage[]) {
+    const { schemas, limits, clock } = this.deps;
+    const missing = unresolvedSchemaIds(
+      messages.map((message) => message.value),
+      schemas,
+    );
+    if (missing.size > 0) await schemas.resolve(missing);
+
+    const aggregator = new Aggregator(this.deps.aggregation, this.admission);
+    const letters: DeadLetter[] = [];
+    const now = clock();
+    let accepted = 0;
+    const latencies: [string, string, number][] = [];
+    for (const message of messages) {
+      const decoded = decodeValue(message.value, limits.maxMessageBytes, schemas);
+      const validated = decoded.ok ? validatePrediction(decoded.record, now, limits) : decoded;
+      if (validated.ok) {
+        const { event } = validated;
+        // Only admitted models get a latency series: metric labels stay bounded by the model cap.
+        if (aggregator.record(event) && event.latency_ms !== null) latencies.push([event.predictor_name, event.model_id, event.latency_ms]);
+        accepted++;
+      } else {
+        letters.push({
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+          code: validated.code,
+          reason: validated.reason,
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+        });
+      }
+    }
+    return { aggregator, letters, accepted, latencies };
+  }
+
+  private observeLatency(predictor: string, model: string, latencyMs: number): void {
+    const key = `${predictor}\u0000${model}`;
+    let child = this.latencyChildren.get(key);
+    if (!child) {
+      child = this.deps.metrics.servingLatency.labels({ predictor, model });
+      this.latencyChildren.set(key, child);
+    }
+    child.observe(latencyMs / 1000);
+  }
+}

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { confluentHeader, decodeValue, sniffWireFormat, unresolvedSchemaIds } from '../../../src/decode/index.ts';
+
+const type = avro.Type.forSchema(JSON.parse(readFileSync('schemas/prediction-log.avsc', 'utf8')) as avro.Schema);
+const event = {
+  prediction_id: 'p-1',
+  predictor_name: 'eta',
+  model_id: 'eta-v1',
+  role: 'shadow',
+  sent_at: 1_700_000_000_000,
+  features: { a: 1.5, b: 'x', c: null, d: false },
+  prediction: 'late',
+  prediction_scores: { late: 0.7, on_time: 0.3 },
+  default_values_used: ['c'],
+  latency_ms: null,
+  error: null,
+};
+const schemas = new Map<number, avro.Type | string>([
+  [7, type],
+  [9, 'schema id 9 is not known to the registry'],
+]);
+
+describe('sniffWireFormat', () => {
+  it('reads the Confluent header and tells JSON from garbage', () => {
+    expect(sniffWireFormat(Buffer.concat([confluentHeader(0x01020304), Buffer.from([2])]))).toEqual({ kind: 'avro', schemaId: 0x01020304 });
+    expect(sniffWireFormat(Buffer.from('  \n{"a":1}'))).toEqual({ kind: 'json' });
+    expect(sniffWireFormat(Buffer.from('[1,2]'))).toEqual({ kind: 'unknown' });
+    expect(sniffWireFormat(Buffer.from([0, 1]))).toEqual({ kind: 'unknown' });
+  });
+});
+
+describe('decodeValue', () => {
+  it('decodes Confluent Avro through the writer schema into plain values', () => {
+    const bytes = Buffer.concat([confluentHeader(7), type.toBuffer(event)]);
+    const decoded = decodeValue(bytes, 1 << 20, schemas);
+    expect(decoded).toEqual({ ok: true, encoding: 'avro', record: event });
+  });
+
+  it('decodes JSON objects', () => {
+    expect(decodeValue(Buffer.from(JSON.stringify(event)), 1 << 20, schemas)).toEqual({ ok: true, encoding: 'json', record: event });
+  });
+
+  it.each([
+    [null, 'DW_ERR_DECODE', 'no value'],
+    [Buffer.from([0xde, 0xad]), 'DW_ERR_DECODE', 'first byte 0xde'],
+    [Buffer.from('{"a":'), 'DW_ERR_DECODE', 'not valid JSON'],
+    [Buffer.concat([confluentHeader(9), Buffer.from([1])]), 'DW_ERR_SCHEMA_UNKNOWN', 'not known'],
+    [Buffer.concat([confluentHeader(7), Buffer.from([1, 2, 3])]), 'DW_ERR_DECODE', 'writer schema 7'],
+    [Buffer.alloc(2000, 0x7b), 'DW_ERR_OVERSIZED', '2000 bytes'],
+  ])('rejects %s', (value, code, words) => {
+    const decoded = decodeValue(value as Buffer | null, 1000, schemas);
+    expect(decoded).toMatchObject({ ok: false, code });
+    expect(decoded.ok === false && decoded.reason).toContain(words);
+  });
+
+  it('lists the schema ids a batch still needs', () => {
+    const values = [Buffer.concat([confluentHeader(7), Buffer.from([0])]), Buffer.concat([confluentHeader(11), Buffer.from([0])]), Buffer.from('{}'), null];
+    expect([...unresolvedSchemaIds(values, schemas)]).toEqual([11]);
+  });
+});

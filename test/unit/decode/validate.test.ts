@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, validateLabel, validatePrediction } from '../../../src/decode/index.ts';
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+const valid = {
+  prediction_id: 'p-1',
+  predictor_name: 'eta',
+  model_id: 'eta-v12',
+  sent_at: NOW - 1000,
+  features: { distance: 3.2, city: 'sf', is_peak: true, promo: null },
+  prediction: 17.5,
+  default_values_used: ['promo'],
+  latency_ms: 12.5,
+};
+
+describe('validatePrediction', () => {
+  it('accepts a full event and fills the defaults the schema promises', () => {
+    const result = validatePrediction(valid, NOW);
+    expect(result).toEqual({
+      ok: true,
+      event: { ...valid, role: 'primary', prediction_scores: null, error: null },
+    });
+  });
+
+  it('accepts ISO-8601 times from JSON producers', () => {
+    const result = validatePrediction({ ...valid, sent_at: new Date(NOW - 5000).toISOString() }, NOW);
+    expect(result.ok && result.event.sent_at).toBe(NOW - 5000);
+  });
+
+  it.each([
+    [{ ...valid, prediction_id: undefined }, 'DW_ERR_VALIDATION', 'prediction_id'],
+    [{ ...valid, model_id: '' }, 'DW_ERR_VALIDATION', 'model_id'],
+    [{ ...valid, predictor_name: 7 }, 'DW_ERR_VALIDATION', 'predictor_name'],
+    [{ ...valid, role: 'champion' }, 'DW_ERR_VALIDATION', 'role'],
+    [{ ...valid, sent_at: undefined }, 'DW_ERR_VALIDATION', 'sent_at'],
+    [{ ...valid, sent_at: 'yesterday-ish' }, 'DW_ERR_VALUE', 'sent_at'],
+    [{ ...valid, sent_at: NOW + 3_600_000 }, 'DW_ERR_TIME', 'future'],
+    [{ ...valid, sent_at: NOW - 2 * 3_600_000 }, 'DW_ERR_TIME', 'lateness'],
+    [{ ...valid, features: { x: Number.NaN } }, 'DW_ERR_VALUE', 'NaN'],
+    [{ ...valid, features: { x: Number.POSITIVE_INFINITY } }, 'DW_ERR_VALUE', 'Infinity'],
+    [{ ...valid, features: { x: { nested: 1 } } }, 'DW_ERR_VALIDATION', 'feature "x"'],
+    [{ ...valid, features: [1, 2] }, 'DW_ERR_VALIDATION', 'features'],
+    [{ ...valid, prediction: Number.NaN }, 'DW_ERR_VALUE', 'prediction'],
+    [{ ...valid, prediction_scores: { a: 1.5 } }, 'DW_ERR_VALUE', 'probability'],
+    [{ ...valid, default_values_used: [1] }, 'DW_ERR_VALIDATION', 'default_values_used'],
+    [{ ...valid, latency_ms: -1 }, 'DW_ERR_VALUE', 'negative'],
+    [{ ...valid, error: 500 }, 'DW_ERR_VALIDATION', 'error'],
+    ['a string', 'DW_ERR_VALIDATION', 'not an object'],
+  ])('rejects %j with %s', (input, code, words) => {
+    const result = validatePrediction(input, NOW);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.code).toBe(code);
+      expect(result.reason).toContain(words);
+    }
+  });
+
+  it('bounds the number of features per event', () => {
+    const features = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}`, i]));
+    const result = validatePrediction({ ...valid, features }, NOW, { ...DEFAULT_LIMITS, maxFeatures: 10 });
+    expect(result.ok === false && result.reason).toContain('more than 10 features');
+  });
+
+  it('treats an empty error string as success', () => {
+    const result = validatePrediction({ ...valid, error: '' }, NOW);
+    expect(result.ok && result.event.error).toBe(null);
+  });
+});
+
+describe('validateLabel', () => {
+  it('accepts numeric and class labels, however late', () => {
+    expect(validateLabel({ prediction_id: 'p', label: 3, observed_at: NOW - 86_400_000 * 30 }, NOW).ok).toBe(true);
+    expect(validateLabel({ prediction_id: 'p', label: 'cat', observed_at: NOW }, NOW).ok).toBe(true);
+  });
+  it('rejects a missing label and a future observation', () => {
+    expect(validateLabel({ prediction_id: 'p', observed_at: NOW }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_VALIDATION' });
+    expect(validateLabel({ prediction_id: 'p', label: 1, observed_at: NOW + 3_600_000 }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_TIME' });
+  });
+});
