@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { DriftwatchError } from '../errors.ts';
 import { registerCompareCommand } from './compare.ts';
+import { registerProduceCommand } from './produce.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStackCommand } from './stack.ts';
 import { registerStatusCommand } from './status.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   program.configureOutput({ writeErr: () => undefined });
   registerRunCommand(program);
   registerStatusCommand(program);
+  registerProduceCommand(program);
   registerStackCommand(program);
   registerCompareCommand(program);
   return program;

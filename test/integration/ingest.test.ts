@@ -129,7 +129,12 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
       if (chunk === 3) messages.push(...invalid.map(({ value }, i) => ({ key: `bad-${i}`, value, headers: { origin: 'test' } })));
       await producer.send({ topic, messages });
       if (chunk === 8) {
-        // Mid-stream: one worker dies without a chance to flush or commit; a new one joins.
+        // Mid-stream, once both workers are writing state: one dies without a chance to flush or
+        // commit, and a new one joins.
+        await waitFor('state to be written', async () => {
+          const totals = await Promise.all((await redis.hkeys(`{${prefix}}:models`)).map((key) => redis.hget(`{${prefix}}:totals:${key}`, 'n')));
+          return totals.reduce((sum, n) => sum + Number(n ?? 0), 0) >= 4 * perChunk ? true : undefined;
+        });
         workers[0]!.kill('SIGKILL');
         startWorker('w3');
       }

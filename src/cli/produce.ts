@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../config/duration.ts';
+import { DriftwatchError } from '../errors.ts';
+import { parseDriftStep } from '../produce/drift-spec.ts';
+import { produceTraffic, type Encoding } from '../produce/producer.ts';
+import { DEFAULT_TRAFFIC } from '../produce/traffic.ts';
+import { resolveTopology } from './topology-option.ts';
+
+const integer = (name: string) => (text: string) => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new DriftwatchError('DW_ERR_USAGE', `${name}: expected a whole number, got "${text}"`);
+  return value;
+};
+const fraction = (name: string) => (text: string) => {
+  const value = Number(text);
+  if (!(value >= 0 && value <= 1)) throw new DriftwatchError('DW_ERR_USAGE', `${name}: expected a number in [0, 1], got "${text}"`);
+  return value;
+};
+
+export function registerProduceCommand(program: Command): void {
+  program
+    .command('produce')
+    .description('send synthetic prediction logs to Kafka (deterministic with --seed), with a drift schedule')
+    .option('--topology <file>', 'topology file for brokers, registry and topic (default: topologies/default.yaml)')
+    .option('--topic <name>', 'topic to send to (default: the first prediction topic of the topology)')
+    .option('--rate <n>', 'events per second (0 = as fast as possible)', integer('--rate'), 100)
+    .option('--count <n>', 'stop after this many events', integer('--count'))
+    .option('--duration <d>', 'stop after this long, e.g. 5m')
+    .option('--models <n>', 'models of the predictor', integer('--models'), 1)
+    .option('--predictor <name>', 'predictor name', 'eta')
+    .option('--numeric <n>', 'numeric features', integer('--numeric'), 16)
+    .option('--categorical <n>', 'categorical features', integer('--categorical'), 4)
+    .option('--missing <rate>', 'base missing rate per feature', fraction('--missing'), DEFAULT_TRAFFIC.missingRate)
+    .option('--errors <rate>', 'base error rate', fraction('--errors'), DEFAULT_TRAFFIC.errorRate)
+    .option('--latency <ms>', 'median serving latency', integer('--latency'), DEFAULT_TRAFFIC.latencyMedianMs)
+    .option('--encoding <kind>', 'avro, json or mixed', 'avro')
+    .option('--drift <step...>', 'drift steps, e.g. n3:mean+1sd@60s-180s c1:share(c2)x2@30s latency:x3@60s')
+    .option('--seed <n>', 'random seed', integer('--seed'), 1)
+    .action(async (options) => {
+      const encoding = options.encoding as Encoding;
+      if (!['avro', 'json', 'mixed'].includes(encoding)) throw new DriftwatchError('DW_ERR_USAGE', `--encoding: expected avro, json or mixed, got "${encoding}"`);
+      const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration as string);
+      if (options.duration !== undefined && durationMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--duration: expected a duration, got "${options.duration}"`);
+      const topology = resolveTopology(options.topology as string | undefined);
+      const topic = (options.topic as string | undefined) ?? topology.sources.predictions.topics?.[0];
+      if (!topic) throw new DriftwatchError('DW_ERR_USAGE', 'the topology subscribes by pattern: name the topic with --topic');
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      const tty = process.stderr.isTTY;
+      const result = await produceTraffic({
+        brokers: topology.sources.brokers,
+        registryUrl: topology.sources.registry_url,
+        topic,
+        encoding,
+        rate: options.rate as number,
+        ...(options.count !== undefined ? { count: options.count as number } : {}),
+        ...(durationMs !== undefined ? { durationMs } : {}),
+        signal: controller.signal,
+        spec: {
+          ...DEFAULT_TRAFFIC,
+          seed: options.seed as number,
+          predictor: options.predictor as string,
+          models: options.models as number,
+          numericFeatures: options.numeric as number,
+          categoricalFeatures: options.categorical as number,
+          missingRate: options.missing as number,
+          errorRate: options.errors as number,
+          latencyMedianMs: options.latency as number,
+          drift: ((options.drift as string[] | undefined) ?? []).map(parseDriftStep),
+        },
+        onProgress: ({ sent, elapsedMs }) => {
+          if (tty) process.stderr.write(`\rsent ${sent} events in ${(elapsedMs / 1000).toFixed(1)} s`);
+        },
+      });
+      if (tty) process.stderr.write('\n');
+      process.stdout.write(`${JSON.stringify({ topic, sent: result.sent, seconds: result.elapsedMs / 1000 })}\n`);
+    });
+}

@@ -1,0 +1,96 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Aggregator } from '../../src/aggregate/index.ts';
+import type { PredictionEvent } from '../../src/events.ts';
+import { RedisStateStore } from '../../src/state/index.ts';
+import { REDIS_URL, uniqueName } from '../helpers/stack.ts';
+
+const MINUTE = 60_000;
+const T0 = Math.floor(Date.now() / MINUTE) * MINUTE;
+
+const event = (i: number): PredictionEvent => ({
+  prediction_id: String(i),
+  predictor_name: 'eta',
+  model_id: 'v1',
+  role: 'primary',
+  sent_at: T0 + (i % 50) * 1000,
+  features: { a: i, b: i % 2 === 0 ? 'x' : 'y' },
+  prediction: i,
+  prediction_scores: null,
+  default_values_used: [],
+  latency_ms: 5,
+  error: null,
+});
+
+function deltas(from: number, to: number) {
+  const aggregator = new Aggregator({ bucketMs: MINUTE, maxModels: 10, maxFeaturesPerModel: 10, maxCategories: 10 });
+  for (let i = from; i < to; i++) aggregator.record(event(i));
+  return aggregator.drain().deltas;
+}
+
+describe('Redis state: the exactly-once watermark and bucket compaction', () => {
+  const prefix = uniqueName('test:state');
+  let store: RedisStateStore;
+  const options = {
+    prefix,
+    fine: { bucketMs: MINUTE, keepMs: 90 * MINUTE },
+    coarse: { bucketMs: 60 * MINUTE, keepMs: 48 * 60 * MINUTE },
+    maxFeaturesPerModel: 10,
+    compactAt: 4,
+  };
+  const write = (expectedWatermark: string, newWatermark: string, from: number, to: number) =>
+    store.applyBatch({ topic: 't', partition: 0, expectedWatermark, newWatermark, deltas: deltas(from, to), deadLetters: new Map([['DW_ERR_DECODE', 1]]), overflowModelEvents: 0 });
+
+  beforeAll(() => {
+    store = RedisStateStore.connect(REDIS_URL, options);
+  });
+  afterAll(async () => {
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`{${prefix}}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+    await store.close();
+  });
+
+  it('applies a batch once; a replay or a zombie writer with a stale watermark writes nothing', async () => {
+    expect(await store.readWatermark('t', 0)).toBe('');
+    expect(await write('', '99', 0, 100)).toMatchObject({ applied: true, watermark: '99' });
+    // The same batch again (a redelivery after a crash before the commit): refused.
+    expect(await write('', '99', 0, 100)).toEqual({ applied: false, watermark: '99' });
+    // A zombie that read the watermark before the write above: refused too.
+    expect(await write('', '149', 0, 150)).toEqual({ applied: false, watermark: '99' });
+    expect(await write('99', '149', 100, 150)).toMatchObject({ applied: true, watermark: '149' });
+
+    const key = (await store.models())[0]!.key;
+    const totals = await store.totals(key);
+    expect(totals.count).toBe(150);
+    expect(totals.features.get('a')).toBe(150);
+    expect(await store.counters('dlq')).toEqual({ DW_ERR_DECODE: 2 });
+    const window = await store.window(key, 'fine', T0, T0 + MINUTE);
+    expect(window.count).toBe(150);
+    expect(window.features.get('a')!.numeric!.moments.sum).toBe((149 * 150) / 2);
+  });
+
+  it('compacts a long bucket list into one element without changing what it sums to, keeping the TTL', async () => {
+    let watermark = Number(await store.readWatermark('t', 0));
+    let longLists: string[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const from = 1000 + batch * 10;
+      const result = await write(String(watermark), String(watermark + 10), from, from + 10);
+      watermark += 10;
+      if (result.applied) longLists = longLists.concat(result.longLists);
+    }
+    expect(longLists.length).toBeGreaterThan(0);
+    const key = (await store.models())[0]!.key;
+    const before = await store.window(key, 'fine', T0, T0 + MINUTE);
+    for (const list of longLists) expect(await store.compact(list)).toBe(true);
+    const fineList = store.keys.bucket('fine', key, T0);
+    expect(await store.redis.llen(fineList)).toBe(1);
+    expect(await store.redis.pttl(fineList)).toBeGreaterThan(89 * MINUTE);
+    const after = await store.window(key, 'fine', T0, T0 + MINUTE);
+    expect(after.count).toBe(before.count);
+    expect(after.features.get('a')!.numeric!.moments.sum).toBe(before.features.get('a')!.numeric!.moments.sum);
+    // A compactor that read an older prefix finds the list moved on and writes nothing.
+    expect(await store.redis.dwCompactList(fineList, 3, Buffer.from('x'), 'stale', 'stale')).toBe(0);
+  });
+});
