@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { DriftwatchError } from '../errors.ts';
+import { registerBaselineCommand } from './baseline.ts';
 import { registerCompareCommand } from './compare.ts';
 import { registerProduceCommand } from './produce.ts';
 import { registerRunCommand } from './run.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerStatusCommand(program);
   registerProduceCommand(program);
+  registerBaselineCommand(program);
   registerStackCommand(program);
   registerCompareCommand(program);
   return program;

@@ -28,6 +28,12 @@ const ruleFields = {
   for: durationSchema.default('0s'),
   severity: z.string().min(1).default('warning'),
   min_samples: z.number().int().nonnegative().default(500),
+  /**
+   * For drift statistics: fire only if the matching test is also significant (KS p-value for numeric
+   * series, chi-square p-value for categorical ones) below this. The threshold bounds the effect size
+   * nobody cares about at a million samples; the p-value bounds the noise of small windows.
+   */
+  significance: z.number().positive().max(1).optional(),
   window: z.string().min(1).optional(),
   match: z.object({ predictor: glob.default('*'), model: glob.default('*'), feature: glob.default('*') }).strict().default({}),
   enabled: z.boolean().default(true),
@@ -65,6 +71,7 @@ export const overrideSchema = z
     for: durationSchema.optional(),
     severity: z.string().min(1).optional(),
     min_samples: z.number().int().nonnegative().optional(),
+    significance: z.number().positive().max(1).optional(),
     enabled: z.boolean().optional(),
   })
   .strict();
@@ -75,20 +82,22 @@ export type RuleOverride = z.output<typeof overrideSchema>;
 const rule = (fields: Record<string, unknown>) => fields;
 
 /**
- * What everything seen is watched for with no configuration. Thresholds are effect sizes, chosen to be
- * far above the sampling noise of a window with `min_samples` values (PSI noise ≈ bins/n, KS noise ≈
- * 1.36/√n) so that stationary series stay quiet, and low enough that a 1σ mean shift, a doubled
- * category share or a jump in missing values, errors or latency crosses them within a minute or two.
+ * What everything seen is watched for with no configuration. Drift rules pair an effect size with a
+ * significance gate: KS ≥ 0.1 (a 1σ mean shift reaches it when a quarter of the window has moved, so
+ * within ~40 s of the change in a 1-minute window) and p < 1e-6, which keeps 1,000 stationary series
+ * quiet for hours even at `min_samples` (KS noise ≈ 1.36/√n at p = 0.05, ≈ 2.7/√n at p = 1e-6).
+ * Categorical: a share moving by 5 points (a doubled 24 % share reaches it at a third of the window).
+ * PSI, JS and Wasserstein are computed and exported for every feature; add rules on them as needed.
  */
 export const DEFAULT_RULES = [
-  rule({ name: 'feature-drift', target: 'feature', type: 'numeric', statistic: 'psi', above: 0.2, clear: 0.1, severity: 'warning' }),
-  rule({ name: 'category-drift', target: 'feature', type: 'categorical', statistic: 'linf', above: 0.1, clear: 0.05, severity: 'warning' }),
+  rule({ name: 'feature-drift', target: 'feature', type: 'numeric', statistic: 'ks', above: 0.1, clear: 0.05, significance: 1e-6, severity: 'warning' }),
+  rule({ name: 'category-drift', target: 'feature', type: 'categorical', statistic: 'linf', above: 0.05, clear: 0.025, significance: 1e-6, severity: 'warning' }),
   rule({ name: 'missing-values', target: 'feature', statistic: 'missing_rate_increase', above: 0.1, clear: 0.05, severity: 'warning', min_samples: 200 }),
   rule({ name: 'default-values', target: 'feature', statistic: 'default_rate_increase', above: 0.1, clear: 0.05, severity: 'warning', min_samples: 200 }),
   rule({ name: 'out-of-range', target: 'feature', type: 'numeric', statistic: 'out_of_range_rate', above: 0.05, clear: 0.02, severity: 'warning' }),
   rule({ name: 'new-categories', target: 'feature', type: 'categorical', statistic: 'new_category_rate', above: 0.05, clear: 0.02, severity: 'warning' }),
-  rule({ name: 'prediction-drift', target: 'prediction', type: 'numeric', statistic: 'psi', above: 0.2, clear: 0.1, severity: 'warning' }),
-  rule({ name: 'prediction-class-drift', target: 'prediction', type: 'categorical', statistic: 'linf', above: 0.1, clear: 0.05, severity: 'warning' }),
+  rule({ name: 'prediction-drift', target: 'prediction', type: 'numeric', statistic: 'ks', above: 0.1, clear: 0.05, significance: 1e-6, severity: 'warning' }),
+  rule({ name: 'prediction-class-drift', target: 'prediction', type: 'categorical', statistic: 'linf', above: 0.05, clear: 0.025, significance: 1e-6, severity: 'warning' }),
   rule({ name: 'error-rate', target: 'model', statistic: 'error_rate', above: 0.05, clear: 0.02, severity: 'critical', min_samples: 200 }),
   rule({ name: 'latency-p99', target: 'model', statistic: 'latency_p99_ratio', above: 2, clear: 1.5, severity: 'warning', min_samples: 200 }),
 ];

@@ -105,11 +105,16 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     referenceSamples: number,
     window: WindowSummary,
     details: Record<string, string>,
+    pValue?: number,
   ) => {
     const field = `${rule.name}|${feature ?? ''}`;
     const previous = input.states.get(field) ?? OK_STATE;
     const enough = samples >= rule.min_samples && (!needsReference(rule.statistic) || referenceSamples >= rule.min_samples);
-    const observation = value === undefined || !Number.isFinite(value) || !enough ? ({ kind: 'insufficient' } as const) : classify(value, rule.direction, rule.threshold, rule.clearAt);
+    let observation = value === undefined || !Number.isFinite(value) || !enough ? ({ kind: 'insufficient' } as const) : classify(value, rule.direction, rule.threshold, rule.clearAt);
+    // The significance gate: a breach must also be unlikely under "no change" (see DEFAULT_RULES).
+    if (observation.kind === 'breach' && rule.significance !== undefined && !(pValue !== undefined && pValue < rule.significance)) {
+      observation = { kind: 'band', value: observation.value };
+    }
     const transition = step(previous, observation, now, rule.for, (since) => incidentId(rule.name, predictor, model, feature, since));
     const { state, event } = transition;
     if (state.phase !== 'ok') result.active.set(field, { rule, state, feature });
@@ -156,7 +161,9 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
       const statistic = rule.statistic as FeatureStatistic;
       // A feature that goes 100 % missing has no values left: rates are judged on the model's events.
       const [samples, referenceSamples] = RATE_STATISTICS.has(statistic) ? [statistics.events, statistics.referenceEvents] : [statistics.samples, statistics.referenceSamples];
-      apply(rule, name, statistics.values[statistic], samples, referenceSamples, window, {});
+      const pValue = statistics.type === 'numeric' ? statistics.values.ks_p : statistics.values.chi2_p;
+      const details: Record<string, string> = pValue === undefined ? {} : { p_value: pValue.toExponential(2) };
+      apply(rule, name, statistics.values[statistic], samples, referenceSamples, window, details, pValue);
     }
   }
   return result;

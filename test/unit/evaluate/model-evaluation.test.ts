@@ -75,10 +75,11 @@ describe('evaluateModel', () => {
     const events = result.changes.flatMap((change) => (change.event ? [change.event] : []));
     expect(events.map((event) => [event.rule, event.feature, event.state])).toEqual([['feature-drift', 'moving', 'firing']]);
     const [event] = events;
-    expect(event!.value).toBeGreaterThan(0.5);
-    expect(event!.threshold).toBe(0.2);
-    expect(event!.summary).toMatch(/^feature "moving" of eta\/v1: PSI is \d\.\d{3} over the last 1m vs the rolling 24h reference \(fires above 0\.200\), since 2023-11-14T22:13:20Z\.$/);
-    expect(result.features.get('moving')![0]!.values.ks).toBeGreaterThan(0.3);
+    expect(event!.value).toBeGreaterThan(0.3);
+    expect(event!.threshold).toBe(0.1);
+    expect(event!.summary).toMatch(/^feature "moving" of eta\/v1: KS distance is 0\.\d{3} over the last 1m vs the rolling 24h reference \(fires above 0\.100\), since 2023-11-14T22:13:20Z\.$/);
+    expect(Number(event!.details['p_value'])).toBeLessThan(1e-6);
+    expect(result.features.get('moving')![0]!.values.psi).toBeGreaterThan(0.5);
   });
 
   it('resolves once the statistic falls back past the clear line, keeping the incident id', () => {
@@ -87,7 +88,7 @@ describe('evaluateModel', () => {
     const resolved = run(summarize({ n: 6000, seed: 4 }), reference, states, NOW + 60_000);
     const events = resolved.changes.flatMap((change) => (change.event ? [change.event] : []));
     expect(events.map((event) => [event.rule, event.state, event.id])).toEqual([['feature-drift', 'resolved', fired.changes[0]!.event!.id]]);
-    expect(events[0]!.summary).toMatch(/^Resolved: feature "moving" of eta\/v1: PSI is back to 0\.\d{3} \(clears at or below 0\.100\) after 1m/);
+    expect(events[0]!.summary).toMatch(/^Resolved: feature "moving" of eta\/v1: KS distance is back to 0\.\d{3} \(clears at or below 0\.050\) after 1m/);
   });
 
   it('catches a doubled category share, a missing-value jump, errors and a latency jump', () => {
@@ -101,6 +102,18 @@ describe('evaluateModel', () => {
     });
     const events = run(current, reference).changes.flatMap((change) => (change.event ? [`${change.event.rule}:${change.event.feature ?? ''}`] : []));
     expect(events.sort()).toEqual(['category-drift:city', 'error-rate:', 'latency-p99:', 'missing-values:sparse']);
+  });
+
+  it('does not fire on an effect that is not significant in a small window', () => {
+    // A seeded small window whose KS is past the threshold while its p-value is not below 1e-6.
+    const result = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+      .map((seed) => run(summarize({ n: 520, shift: 0.22, seed }), reference))
+      .find((candidate) => {
+        const values = candidate.features.get('moving')![0]!.values;
+        return values.ks! > 0.1 && values.ks_p! > 1e-6;
+      });
+    expect(result).toBeDefined();
+    expect(result!.changes.filter((change) => change.event)).toEqual([]);
   });
 
   it('says nothing with too few samples or no reference', () => {

@@ -23,9 +23,9 @@ describe('rules', () => {
     const rules = effectiveRules(topology);
     const distance = rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'v1', feature: 'distance' }, 'feature');
     const drift = distance.find((rule) => rule.name === 'feature-drift')!;
-    expect(drift).toMatchObject({ threshold: 0.5, clearAt: 0.3, for: 120_000, direction: 'above' });
+    expect(drift).toMatchObject({ threshold: 0.5, clearAt: 0.3, for: 120_000, direction: 'above', statistic: 'ks' });
     const other = rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'v1', feature: 'time' }, 'feature');
-    expect(other.find((rule) => rule.name === 'feature-drift')).toMatchObject({ threshold: 0.2, clearAt: 0.1, for: 0 });
+    expect(other.find((rule) => rule.name === 'feature-drift')).toMatchObject({ threshold: 0.1, clearAt: 0.05, for: 0, significance: 1e-6 });
     expect(rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'canary-3', feature: 'time' }, 'feature')).toEqual([]);
     const model = rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'v1' }, 'model');
     expect(model.map((rule) => rule.name).sort()).toEqual(['accuracy-drop', 'error-rate', 'latency-p99']);
