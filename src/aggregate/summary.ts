@@ -1,6 +1,11 @@
 import type { FeatureValue } from '../events.ts';
-import { CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
-import { ByteReader, ByteWriter } from './codec.ts';
+import { ByteReader, ByteWriter, CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
+
+const writeBytes = (writer: ByteWriter, bytes: Uint8Array): void => {
+  writer.varint(bytes.length);
+  writer.raw(bytes);
+};
+const readBytes = (reader: ByteReader): Uint8Array => reader.raw(reader.varint());
 
 const FORMAT_VERSION = 1;
 
@@ -57,20 +62,25 @@ export class ValueSummary {
   }
 
   encodeInto(writer: ByteWriter): void {
-    writer.uint(this.logged).uint(this.nulls).uint(this.defaults);
-    writer.uint((this.numeric ? 1 : 0) | (this.categories ? 2 : 0));
-    if (this.numeric) writer.bytes(this.numeric.moments.encode()).bytes(this.numeric.digest.encode());
-    if (this.categories) writer.bytes(this.categories.encode());
+    writer.varint(this.logged);
+    writer.varint(this.nulls);
+    writer.varint(this.defaults);
+    writer.u8((this.numeric ? 1 : 0) | (this.categories ? 2 : 0));
+    if (this.numeric) {
+      writeBytes(writer, this.numeric.moments.encode());
+      writeBytes(writer, this.numeric.digest.encode());
+    }
+    if (this.categories) writeBytes(writer, this.categories.encode());
   }
 
   static decodeFrom(reader: ByteReader): ValueSummary {
     const summary = new ValueSummary();
-    summary.logged = reader.uint();
-    summary.nulls = reader.uint();
-    summary.defaults = reader.uint();
-    const flags = reader.uint();
-    if (flags & 1) summary.numeric = { moments: Moments.decode(reader.bytes()), digest: TDigest.decode(reader.bytes()) };
-    if (flags & 2) summary.categories = CategoryCounts.decode(reader.bytes());
+    summary.logged = reader.varint();
+    summary.nulls = reader.varint();
+    summary.defaults = reader.varint();
+    const flags = reader.u8();
+    if (flags & 1) summary.numeric = { moments: Moments.decode(readBytes(reader)), digest: TDigest.decode(readBytes(reader)) };
+    if (flags & 2) summary.categories = CategoryCounts.decode(readBytes(reader));
     return summary;
   }
 }
@@ -108,35 +118,40 @@ export class ModelSummary {
   }
 
   encode(): Buffer {
-    const writer = new ByteWriter(1024);
-    writer.uint(FORMAT_VERSION).uint(this.count).uint(this.errors).uint(this.overflowFeatures);
-    writer.bytes(this.latency.encode());
+    const writer = new ByteWriter();
+    writer.u8(FORMAT_VERSION);
+    writer.varint(this.count);
+    writer.varint(this.errors);
+    writer.varint(this.overflowFeatures);
+    writeBytes(writer, this.latency.encode());
     this.prediction.encodeInto(writer);
     // Sorted names: the same summary always encodes to the same bytes.
     const names = [...this.features.keys()].sort();
-    writer.uint(names.length);
+    writer.varint(names.length);
     for (const name of names) {
-      writer.string(name);
+      writeBytes(writer, Buffer.from(name, 'utf8'));
       this.features.get(name)!.encodeInto(writer);
     }
-    return writer.finish();
+    const bytes = writer.finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   static decode(bytes: Buffer): ModelSummary {
-    const reader = new ByteReader(bytes);
-    const version = reader.uint();
-    if (version !== FORMAT_VERSION) throw new RangeError(`unknown model summary version ${version}`);
+    const reader = new ByteReader(bytes, 'model summary');
+    const version = reader.u8();
+    if (version !== FORMAT_VERSION) reader.fail(`unknown version ${version}`);
     const summary = new ModelSummary();
-    summary.count = reader.uint();
-    summary.errors = reader.uint();
-    summary.overflowFeatures = reader.uint();
-    summary.latency = TDigest.decode(reader.bytes());
+    summary.count = reader.varint();
+    summary.errors = reader.varint();
+    summary.overflowFeatures = reader.varint();
+    summary.latency = TDigest.decode(readBytes(reader));
     summary.prediction = ValueSummary.decodeFrom(reader);
-    const features = reader.uint();
+    const features = reader.varint();
     for (let i = 0; i < features; i++) {
-      const name = reader.string();
+      const name = Buffer.from(readBytes(reader)).toString('utf8');
       summary.features.set(name, ValueSummary.decodeFrom(reader));
     }
+    reader.end();
     return summary;
   }
 

@@ -1,4 +1,61 @@
 import type { Command } from 'commander';
+import { compareFiles, formatTable, type ColumnType } from '../compare/index.ts';
+import { DriftwatchError } from '../errors.ts';
 
-/** Placeholder: replaced by the compare implementation. */
-export function registerCompareCommand(_program: Command): void {}
+interface CompareFlags {
+  json?: boolean;
+  type: string[];
+  minSamples?: number;
+  alpha?: number;
+}
+
+export function registerCompareCommand(program: Command): void {
+  program
+    .command('compare')
+    .description('offline drift between two CSV/NDJSON files, column by column, through the same sketches')
+    .argument('<ref>', 'reference file: CSV with a header, or NDJSON (one object per line)')
+    .argument('<cur>', 'current file, same formats')
+    .option('--json', 'print the report as JSON')
+    .option('--type <column=type>', 'force a column type, numeric or categorical (repeatable)', collect, [])
+    .option('--min-samples <n>', 'values needed on each side for a verdict (default 100)', positiveInteger)
+    .option('--alpha <p>', 'significance level of the verdict (default 0.01)', probability)
+    .action(async (ref: string, cur: string, flags: CompareFlags) => {
+      const thresholds = {
+        ...(flags.minSamples === undefined ? {} : { minSamples: flags.minSamples }),
+        ...(flags.alpha === undefined ? {} : { alpha: flags.alpha }),
+      };
+      const report = await compareFiles(ref, cur, { types: parseTypes(flags.type), thresholds });
+      process.stdout.write(flags.json ? `${JSON.stringify({ columns: report.columns, reference: report.reference, current: report.current }, null, 2)}\n` : formatTable(report));
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `col=numeric|categorical`, split at the last '=' so column names may contain one. */
+export function parseTypes(specs: readonly string[]): Map<string, ColumnType> {
+  const types = new Map<string, ColumnType>();
+  for (const spec of specs) {
+    const at = spec.lastIndexOf('=');
+    const column = spec.slice(0, at);
+    const type = spec.slice(at + 1);
+    if (at <= 0 || (type !== 'numeric' && type !== 'categorical')) {
+      throw new DriftwatchError('DW_ERR_USAGE', `--type expects column=numeric or column=categorical, got "${spec}"`);
+    }
+    types.set(column, type);
+  }
+  return types;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new DriftwatchError('DW_ERR_USAGE', `--min-samples expects a positive integer, got "${value}"`);
+  return n;
+}
+
+function probability(value: string): number {
+  const p = Number(value);
+  if (!(p > 0 && p < 1)) throw new DriftwatchError('DW_ERR_USAGE', `--alpha expects a number in (0, 1), got "${value}"`);
+  return p;
+}

@@ -9,7 +9,7 @@ const script = (name: string): string => readFileSync(new URL(`./scripts/${name}
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     dwClaimLeases(numKeys: number, ...args: (string | number)[]): Result<number[], Context>;
-    dwAlertTransitions(numKeys: number, ...args: string[]): Result<number, Context>;
+    dwAlertTransitions(lease: string, alerts: string, outbox: string, ...args: string[]): Result<number, Context>;
     dwAckOutbox(outbox: string, published: string, entry: string, idState: string, now: number, keepMs: number): Result<number, Context>;
   }
 }
@@ -71,7 +71,7 @@ export class EvaluationStore {
   async writeAlertChanges(worker: string, model: string, changes: readonly AlertChange[]): Promise<boolean> {
     if (changes.length === 0) return true;
     const args = changes.flatMap((change) => [change.field, change.state ? JSON.stringify(change.state) : '', change.event ?? '']);
-    const done = await this.redis.dwAlertTransitions(3, this.keys.lease(model), this.keys.alerts(model), this.keys.outbox(), worker, ...args);
+    const done = await this.redis.dwAlertTransitions(this.keys.lease(model), this.keys.alerts(model), this.keys.outbox(), worker, ...args);
     return done === 1;
   }
 

@@ -1,3 +1,25 @@
-// Integration tests need the real local stack; say so loudly instead of letting every test time out.
-// The stack implementation replaces this with a real health check.
-export default function setup(): void {}
+// vitest globalSetup for the integration project: the tests need the real local stack (Kafka, Redis, schema
+// registry on 127.0.0.1). Check it in a few seconds and fail loudly when it is not there: never skip, and never
+// let every test time out one by one.
+import { stackStatus } from '../../src/stack/index.ts';
+
+export default async function setup(): Promise<void> {
+  const status = await Promise.race([
+    stackStatus(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('the stack health check did not answer within 5 s')), 5000).unref(),
+    ),
+  ]).catch((error: unknown) => {
+    throw new Error(
+      `integration tests need the local stack: run \`npx driftwatch stack up\` first (${error instanceof Error ? error.message : String(error)})`,
+    );
+  });
+  if (status.healthy) return;
+  const problems = status.services
+    .filter((service) => !service.health.healthy)
+    .map((service) => `  - ${service.name} on ${service.address}: ${service.health.detail} (log: ${service.logFile})`)
+    .join('\n');
+  throw new Error(
+    `integration tests need the local stack: run \`npx driftwatch stack up\` (then \`npx driftwatch stack status\`). Not healthy:\n${problems}`,
+  );
+}

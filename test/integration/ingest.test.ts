@@ -1,14 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { parseTopology } from '../../src/config/topology.ts';
 import { confluentHeader } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
@@ -19,6 +14,7 @@ import { buildStatus } from '../../src/report/status.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { EvaluationStore } from '../../src/state/evaluation-store.ts';
 import { RedisStateStore } from '../../src/state/index.ts';
+import { WorkerProcesses, writeTopology } from '../helpers/workers.ts';
 import { BROKERS, createTopics, groupLag, REDIS_URL, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
 
 const TOTAL_VALID = 100_000;
@@ -37,33 +33,21 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
   const dlqTopic = `dlq-${suffix}`;
   const groupId = `group-${suffix}`;
   const prefix = `test:${suffix}`;
-  const dir = mkdtempSync(join(tmpdir(), 'dw-ingest-'));
-  const topologyFile = join(dir, 'topology.yaml');
   const kafka = testKafka();
-  const workers: ChildProcess[] = [];
+  const workers = new WorkerProcesses();
   let admin: Admin;
   let producer: Producer;
   let redis: Redis;
 
-  const startWorker = (id: string): ChildProcess => {
-    const child = spawn(process.execPath, ['bin/driftwatch.js', 'run', '--topology', topologyFile, '--worker-id', id], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, DRIFTWATCH_LOG_LEVEL: 'warn' },
-    });
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${id}] ${chunk.toString()}`));
-    workers.push(child);
-    return child;
-  };
+  let topologyFile: string;
+  const startWorker = (id: string) => workers.start(topologyFile, id);
 
   beforeAll(async () => {
-    writeFileSync(
-      topologyFile,
-      stringify({
-        sources: { brokers: BROKERS, group_id: groupId, registry_url: REGISTRY_URL, predictions: { topics: [topic] }, start_from: 'earliest', session_timeout: '6s' },
-        state: { redis_url: REDIS_URL, key_prefix: prefix },
-        sinks: { dlq_topic: dlqTopic, alerts_topic: `alerts-${suffix}`, metrics: { port: 0, host: '127.0.0.1' } },
-      }),
-    );
+    topologyFile = writeTopology({
+      sources: { brokers: BROKERS, group_id: groupId, registry_url: REGISTRY_URL, predictions: { topics: [topic] }, start_from: 'earliest', session_timeout: '6s' },
+      state: { redis_url: REDIS_URL, key_prefix: prefix },
+      sinks: { dlq_topic: dlqTopic, alerts_topic: `alerts-${suffix}`, metrics: { port: 0, host: '127.0.0.1' } },
+    });
     admin = kafka.admin();
     await admin.connect();
     await createTopics(admin, [
@@ -77,7 +61,7 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
   });
 
   afterAll(async () => {
-    for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
+    workers.killAll();
     await producer?.disconnect();
     await admin?.deleteTopics({ topics: [topic, dlqTopic, `alerts-${suffix}`] }).catch(() => undefined);
     await admin?.disconnect();
@@ -135,7 +119,7 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
           const totals = await Promise.all((await redis.hkeys(`{${prefix}}:models`)).map((key) => redis.hget(`{${prefix}}:totals:${key}`, 'n')));
           return totals.reduce((sum, n) => sum + Number(n ?? 0), 0) >= 4 * perChunk ? true : undefined;
         });
-        workers[0]!.kill('SIGKILL');
+        workers.all[0]!.kill('SIGKILL');
         startWorker('w3');
       }
       await sleep(150);

@@ -1,0 +1,179 @@
+/**
+ * Micro benchmarks for the hot pure functions: t-digest add/merge/encode/decode/quantile/cdf, every
+ * drift statistic, and the npm `tdigest` package's add in the same run for comparison.
+ * Writes bench/results/micro.json and prints a table. Run: npm run bench:micro
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+// @ts-expect-error the npm tdigest package ships no types
+import { TDigest as NpmTDigest } from 'tdigest';
+import { createRandom } from '../../src/random.ts';
+import { CategoryCounts, Moments, TDigest } from '../../src/sketch/index.ts';
+import {
+  categoricalDrift,
+  chiSquare,
+  jsDistance,
+  jsDistanceCategorical,
+  ks,
+  linf,
+  numericDrift,
+  psi,
+  wasserstein,
+} from '../../src/stats/index.ts';
+
+interface NpmDigest {
+  push(x: number): void;
+  compress(): void;
+}
+
+const BATCH = 100_000;
+const random = createRandom(20240601);
+const values = Float64Array.from({ length: BATCH }, () => random.normal());
+const shifted = Float64Array.from({ length: BATCH }, () => 0.3 + random.normal());
+
+function digestOf(data: Float64Array): TDigest {
+  const digest = new TDigest();
+  digest.addAll(data);
+  digest.quantile(0.5); // compact now, outside the timed code
+  return digest;
+}
+
+const ref = digestOf(values);
+const cur = digestOf(shifted);
+const refMoments = new Moments();
+for (const x of values) refMoments.add(x);
+const curMoments = new Moments();
+for (const x of shifted) curMoments.add(x);
+const encoded = ref.encode();
+const parts = Array.from({ length: 20 }, (_, p) => digestOf(values.subarray(p * 5000, (p + 1) * 5000)));
+const categories = (shift: number) => {
+  const counts = new CategoryCounts();
+  for (let i = 0; i < 10_000; i++) counts.add(`c${Math.floor(50 * random.next() ** (1 + shift))}`);
+  return counts;
+};
+const refCategories = categories(0);
+const curCategories = categories(0.3);
+
+const bench = new Bench({ name: 'driftwatch micro', time: 1000, warmupTime: 200 });
+/** Tasks whose one operation handles BATCH values: reported as values/s too. */
+const batched = new Set<string>();
+
+bench
+  .add('tdigest add (driftwatch, 1e5 values)', () => {
+    const digest = new TDigest();
+    for (let i = 0; i < BATCH; i++) digest.add(values[i] as number);
+    digest.quantile(0.5);
+  })
+  .add('tdigest add (npm tdigest 0.1.2, 1e5 values)', () => {
+    const digest = new NpmTDigest() as NpmDigest;
+    for (let i = 0; i < BATCH; i++) digest.push(values[i] as number);
+    digest.compress();
+  })
+  .add('moments add (1e5 values)', () => {
+    const moments = new Moments();
+    for (let i = 0; i < BATCH; i++) moments.add(values[i] as number);
+  })
+  .add('tdigest merge (2 digests)', () => {
+    ref.clone().merge(cur).quantile(0.5);
+  })
+  .add('tdigest mergeAll (20 digests)', () => {
+    TDigest.mergeAll(parts).quantile(0.5);
+  })
+  .add('tdigest encode', () => {
+    ref.encode();
+  })
+  .add('tdigest decode', () => {
+    TDigest.decode(encoded);
+  })
+  .add('tdigest quantile', () => {
+    ref.quantile(0.37);
+  })
+  .add('tdigest cdf', () => {
+    ref.cdf(0.42);
+  })
+  .add('psi', () => {
+    psi(ref, cur);
+  })
+  .add('ks (statistic + p-value)', () => {
+    ks(ref, cur);
+  })
+  .add('js distance (numeric)', () => {
+    jsDistance(ref, cur);
+  })
+  .add('wasserstein / sigma', () => {
+    wasserstein(ref, cur, refMoments);
+  })
+  .add('numericDrift (all numeric statistics)', () => {
+    numericDrift({ digest: ref, moments: refMoments }, { digest: cur, moments: curMoments });
+  })
+  .add('js distance (categorical, 50 categories)', () => {
+    jsDistanceCategorical(refCategories, curCategories);
+  })
+  .add('linf (categorical)', () => {
+    linf(refCategories, curCategories);
+  })
+  .add('chi-square (categorical)', () => {
+    chiSquare(refCategories, curCategories);
+  })
+  .add('categoricalDrift (all categorical statistics)', () => {
+    categoricalDrift(refCategories, curCategories);
+  });
+for (const name of ['tdigest add (driftwatch, 1e5 values)', 'tdigest add (npm tdigest 0.1.2, 1e5 values)', 'moments add (1e5 values)']) {
+  batched.add(name);
+}
+
+await bench.run();
+
+const results = bench.tasks.map((task) => {
+  const result = task.result;
+  if (result === undefined || result.error !== undefined || result.throughput === undefined) {
+    throw new Error(`benchmark "${task.name}" failed: ${String(result?.error)}`);
+  }
+  const opsPerSecond = result.throughput.mean;
+  return {
+    name: task.name,
+    ops_per_s: Math.round(opsPerSecond),
+    mean_us: result.latency.mean * 1000,
+    rme_percent: result.latency.rme,
+    samples: result.latency.samples.length,
+    ...(batched.has(task.name) ? { values_per_s: Math.round(opsPerSecond * BATCH) } : {}),
+  };
+});
+
+const digest1e6 = new TDigest();
+for (let i = 0; i < 1_000_000; i++) digest1e6.add(random.normal() * Math.exp(random.normal()));
+const machine = {
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+};
+const sizes = {
+  encoded_bytes_1e6_values_default_compression: digest1e6.encode().length,
+  centroids_1e6_values: digest1e6.centroidCount,
+  encoded_bytes_delta_10_values: (() => {
+    const small = new TDigest();
+    for (let i = 0; i < 10; i++) small.add(values[i] as number);
+    return small.encode().length;
+  })(),
+};
+
+const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'micro.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ machine, sizes, results }, null, 2)}\n`);
+
+console.log(`machine: ${machine.cpu}, ${machine.nproc} cores, node ${machine.node}`);
+console.table(
+  results.map((r) => ({
+    task: r.name,
+    'ops/s': r.ops_per_s.toLocaleString('en-US'),
+    'mean µs': r.mean_us.toFixed(2),
+    '±%': r.rme_percent.toFixed(1),
+    'values/s': r.values_per_s === undefined ? '' : `${(r.values_per_s / 1e6).toFixed(1)} M`,
+  })),
+);
+console.table(sizes);
+console.log(`wrote ${out}`);

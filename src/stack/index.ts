@@ -1,0 +1,356 @@
+/**
+ * The local stack: Apache Kafka (KRaft), Redis and Apicurio Registry (Confluent-compatible API) on loopback,
+ * installed on first use under `.stack/` (or $DRIFTWATCH_STACK_DIR), started detached, health-checked.
+ * Programmatic API for the CLI (`driftwatch stack up|down|status`), the demo and the integration tests.
+ */
+import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DriftwatchError, errorMessage } from '../errors.ts';
+import { retry } from '../retry.ts';
+import { KAFKA_BROKERS, KAFKA_CONTROLLER_PORT, KAFKA_HOST, ensureTopics, kafkaDriver, type TopicResult } from './kafka.ts';
+import { withStackLock } from './lock.ts';
+import { portOpen } from './net.ts';
+import { stackPaths, type ServiceName, type StackPaths } from './paths.ts';
+import { livePid, logTail, processMemory, removePidFile, stopProcess, writePidFile, type Memory } from './process.ts';
+import { REDIS_URL, redisDriver } from './redis.ts';
+import { REGISTRY_URL, ensureSchemas, registryDriver, type RegistrySetupResult, type SchemaResult } from './registry.ts';
+import type { Health, ServiceDriver, StackContext } from './types.ts';
+
+export type { Health } from './types.ts';
+export type { ServiceName } from './paths.ts';
+export type { TopicResult, TopicSpec } from './kafka.ts';
+export type { SchemaResult, SchemaSpec } from './registry.ts';
+export type { Memory } from './process.ts';
+export { STACK_TOPICS } from './kafka.ts';
+export { STACK_SCHEMAS, REGISTRY_COMPATIBILITY } from './registry.ts';
+export { stackPaths } from './paths.ts';
+
+export interface StackEndpoints {
+  kafkaBrokers: string[];
+  redisUrl: string;
+  /** Base URL of the Confluent-compatible API (give it to @kafkajs/confluent-schema-registry as `host`). */
+  registryUrl: string;
+}
+
+export const DEFAULT_ENDPOINTS: Readonly<StackEndpoints> = Object.freeze({
+  kafkaBrokers: [...KAFKA_BROKERS],
+  redisUrl: REDIS_URL,
+  registryUrl: REGISTRY_URL,
+});
+
+export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'redis', 'registry'];
+const DRIVERS: readonly ServiceDriver[] = [kafkaDriver, redisDriver, registryDriver];
+
+export interface StackOptions {
+  /** Defaults to $DRIFTWATCH_STACK_DIR, else `.stack/` at the repository root. */
+  stackDir?: string;
+  /** Progress lines (install, start, wait); the CLI writes them to stderr. Silent by default. */
+  progress?: (message: string) => void;
+}
+
+export interface ServiceUpResult {
+  name: ServiceName;
+  product: string;
+  address: string;
+  /** null for a service someone else runs (see `external`). */
+  pid: number | null;
+  /** Found healthy on its port but not started by us (e.g. a system Redis): used as is, never stopped. */
+  external: boolean;
+  installed: boolean;
+  /** Wall time of the install itself (time queued behind another Maven install excluded). */
+  installMs?: number;
+  started: boolean;
+  /** From spawn to healthy. */
+  startMs?: number;
+  health: Health;
+  logFile: string;
+}
+
+export interface StackUpResult {
+  stackDir: string;
+  endpoints: StackEndpoints;
+  services: ServiceUpResult[];
+  topics: TopicResult[];
+  compatibility: RegistrySetupResult['compatibility'];
+  schemas: SchemaResult[];
+  /** False when everything was installed, running, created and registered already: the run changed nothing. */
+  changed: boolean;
+  elapsedMs: number;
+}
+
+export interface ServiceStatus {
+  name: ServiceName;
+  address: string;
+  pid: number | null;
+  /** ours: started by `stack up`; external: someone else's, answering on our port; stopped: nothing there. */
+  state: 'ours' | 'external' | 'stopped';
+  health: Health;
+  memory: Memory | null;
+  startedAt: number | null;
+  logFile: string;
+}
+
+export interface StackStatusResult {
+  stackDir: string;
+  healthy: boolean;
+  services: ServiceStatus[];
+}
+
+export interface ServiceDownResult {
+  name: ServiceName;
+  action: 'stopped' | 'killed' | 'not running' | 'external, left running';
+  pid: number | null;
+}
+
+export interface StackDownResult {
+  stackDir: string;
+  services: ServiceDownResult[];
+  /** Data folders deleted by `purge`. */
+  purged: string[];
+}
+
+function context(options: StackOptions): StackContext {
+  const paths = stackPaths(options.stackDir);
+  const progress = options.progress ?? (() => undefined);
+  const turns = new Map<ServiceName, { done: Promise<void>; release: () => void }>();
+  for (const name of SERVICE_NAMES) {
+    let release = (): void => undefined;
+    const done = new Promise<void>((resolveTurn) => {
+      release = resolveTurn;
+    });
+    turns.set(name, { done, release });
+  }
+  const releaseInstallTurn = (service: ServiceName): void => turns.get(service)?.release();
+  return {
+    paths,
+    progress,
+    releaseInstallTurn,
+    withInstallTurn: async <T>(service: ServiceName, work: () => Promise<T>): Promise<T> => {
+      const earlier = SERVICE_NAMES.slice(0, SERVICE_NAMES.indexOf(service));
+      await Promise.all(earlier.map((name) => turns.get(name)?.done));
+      try {
+        return await work();
+      } finally {
+        releaseInstallTurn(service);
+      }
+    },
+  };
+}
+
+/** Serialises stack commands inside this process; the lock file does it across processes. */
+let inProcess: Promise<unknown> = Promise.resolve();
+function serialised<T>(paths: StackPaths, progress: (message: string) => void, work: () => Promise<T>): Promise<T> {
+  const run = inProcess.then(() =>
+    withStackLock(`${paths.run}/stack.lock`, work, {
+      waitMs: 20 * 60_000,
+      onWait: (pid) => progress(`waiting for another driftwatch stack command (pid ${pid}) to finish`),
+    }),
+  );
+  inProcess = run.catch(() => undefined);
+  return run;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+function stackError(service: ServiceName, why: string, logFile: string, tail?: string): DriftwatchError {
+  return new DriftwatchError('DW_ERR_STACK', `${service}: ${why}; log: ${logFile}${tail === undefined ? '' : `\n${tail}`}`);
+}
+
+/** Polls health until healthy, the process dies, or the timeout. */
+async function waitHealthy(
+  ctx: StackContext,
+  driver: ServiceDriver,
+  exited: Promise<string> | undefined,
+  timeoutMs: number,
+): Promise<Health> {
+  const deadline = Date.now() + timeoutMs;
+  let death: string | undefined;
+  void exited?.then((why) => {
+    death = why;
+  });
+  let last: Health = { healthy: false, detail: 'not checked yet' };
+  while (Date.now() < deadline) {
+    last = await driver.health(ctx);
+    if (last.healthy) return last;
+    if (death !== undefined) {
+      const logFile = ctx.paths.logFile(driver.name);
+      throw stackError(driver.name, `the process ${death} before it became healthy`, logFile, await logTail(logFile));
+    }
+    await sleep(500);
+  }
+  const logFile = ctx.paths.logFile(driver.name);
+  throw stackError(
+    driver.name,
+    `not healthy after ${seconds(timeoutMs)} (last check: ${last.detail}); it is left running, \`driftwatch stack down\` stops it`,
+    logFile,
+    await logTail(logFile),
+  );
+}
+
+async function upService(ctx: StackContext, driver: ServiceDriver, health: Health): Promise<ServiceUpResult> {
+  const { name } = driver;
+  const pidFile = ctx.paths.pidFile(name);
+  const logFile = ctx.paths.logFile(name);
+  const base = { name, address: driver.address, logFile };
+  const ours = livePid(pidFile);
+
+  if (ours !== undefined) {
+    ctx.releaseInstallTurn(name);
+    const settled = health.healthy ? health : await waitHealthy(ctx, driver, undefined, driver.startTimeoutMs);
+    return { ...base, product: driver.product(ctx), pid: ours.pid, external: false, installed: false, started: false, health: settled };
+  }
+  if (health.healthy) {
+    ctx.progress(`${name}: something else already answers on ${driver.address}; using it (it is not ours to stop)`);
+    return { ...base, product: driver.product(ctx), pid: null, external: true, installed: false, started: false, health };
+  }
+  const ports = name === 'kafka' ? [driver.port, KAFKA_CONTROLLER_PORT] : [driver.port];
+  for (const port of ports) {
+    if (await portOpen(KAFKA_HOST, port)) {
+      throw stackError(name, `port ${port} on 127.0.0.1 is taken by another process that does not answer as ${name} (${health.detail}); stop it or free the port`, logFile);
+    }
+  }
+
+  let installed = false;
+  let installMs: number | undefined;
+  if (!(await driver.isInstalled(ctx))) {
+    const began = performance.now();
+    const { queuedMs } = await driver.install(ctx);
+    installMs = Math.round(performance.now() - began - queuedMs);
+    installed = true;
+    ctx.progress(`${name}: installed in ${seconds(installMs)}${queuedMs > 0 ? ` (after ${seconds(queuedMs)} queued behind another install)` : ''}`);
+  }
+  ctx.releaseInstallTurn(name);
+  await driver.prepare(ctx);
+  const product = driver.product(ctx);
+  ctx.progress(`${name}: starting ${product} (log: ${logFile})`);
+  const began = performance.now();
+  const child = driver.spawn(ctx);
+  writePidFile(pidFile, { pid: child.pid, marker: driver.marker, startedAt: Date.now(), command: product });
+  const ready = await waitHealthy(ctx, driver, child.exited, driver.startTimeoutMs).catch((error: unknown) => {
+    void child.exited.then(() => removePidFile(pidFile));
+    throw error;
+  });
+  const startMs = Math.round(performance.now() - began);
+  ctx.progress(`${name}: healthy on ${driver.address} after ${seconds(startMs)} (pid ${child.pid})`);
+  return {
+    ...base,
+    product,
+    pid: child.pid,
+    external: false,
+    installed,
+    ...(installMs === undefined ? {} : { installMs }),
+    started: true,
+    startMs,
+    health: ready,
+  };
+}
+
+/**
+ * Installs what is missing, starts what is not running, waits for health, creates the topics and registers
+ * the schemas. Idempotent: with everything up it only looks, and reports `changed: false`.
+ * Throws DW_ERR_STACK naming the service, the reason and its log when something cannot be brought up.
+ */
+export async function stackUp(options: StackOptions = {}): Promise<StackUpResult> {
+  const ctx = context(options);
+  const began = performance.now();
+  return serialised(ctx.paths, ctx.progress, async () => {
+    let topics: TopicResult[] = [];
+    let registrySetup: RegistrySetupResult | undefined;
+    // Check all first, so installs then queue in a fixed order (Kafka's quick one before the registry build).
+    const healths = await Promise.all(DRIVERS.map((driver) => driver.health(ctx)));
+    const pipelines = DRIVERS.map(async (driver, index) => {
+      const result = await upService(ctx, driver, healths[index] ?? { healthy: false, detail: 'not checked' }).finally(() =>
+        ctx.releaseInstallTurn(driver.name),
+      );
+      try {
+        // Just-started services can still refuse the first admin call (e.g. a controller electing itself).
+        const settle = { attempts: 5, initialDelayMs: 500, maxDelayMs: 3000 };
+        if (driver.name === 'kafka') topics = await retry(() => ensureTopics(), settle);
+        if (driver.name === 'registry') registrySetup = await retry(() => ensureSchemas(ctx.paths.schemas), settle);
+      } catch (error) {
+        throw stackError(driver.name, errorMessage(error), result.logFile);
+      }
+      return result;
+    });
+    const settled = await Promise.allSettled(pipelines);
+    const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [errorMessage(outcome.reason)] : []));
+    if (failures.length > 0) {
+      throw new DriftwatchError('DW_ERR_STACK', `stack up failed:\n${failures.map((failure) => `  ${failure}`).join('\n')}`);
+    }
+    const services = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const setup = registrySetup ?? { compatibility: { level: 'BACKWARD', action: 'exists' as const }, schemas: [] };
+    const changed =
+      services.some((service) => service.installed || service.started) ||
+      topics.some((topic) => topic.action === 'created') ||
+      setup.compatibility.action === 'set' ||
+      setup.schemas.some((schema) => schema.action === 'registered');
+    return {
+      stackDir: ctx.paths.root,
+      endpoints: { ...DEFAULT_ENDPOINTS, kafkaBrokers: [...DEFAULT_ENDPOINTS.kafkaBrokers] },
+      services,
+      topics,
+      compatibility: setup.compatibility,
+      schemas: setup.schemas,
+      changed,
+      elapsedMs: Math.round(performance.now() - began),
+    };
+  });
+}
+
+/** Each service's address, pid, health and memory. Only looks; never starts or stops anything. */
+export async function stackStatus(options: StackOptions = {}): Promise<StackStatusResult> {
+  const ctx = context(options);
+  const services = await Promise.all(
+    DRIVERS.map(async (driver): Promise<ServiceStatus> => {
+      const ours = livePid(ctx.paths.pidFile(driver.name));
+      const health = await driver.health(ctx);
+      const state = ours !== undefined ? 'ours' : health.healthy ? 'external' : 'stopped';
+      return {
+        name: driver.name,
+        address: driver.address,
+        pid: ours?.pid ?? null,
+        state,
+        health,
+        memory: ours === undefined ? null : ((await processMemory(ours.pid)) ?? null),
+        startedAt: ours?.startedAt ?? null,
+        logFile: ctx.paths.logFile(driver.name),
+      };
+    }),
+  );
+  return { stackDir: ctx.paths.root, healthy: services.every((service) => service.health.healthy), services };
+}
+
+/**
+ * Stops what `stack up` started (SIGTERM, then SIGKILL after a grace period). Installs and data stay;
+ * `purge` also deletes the data (Kafka log, Redis snapshot, registry database).
+ */
+export async function stackDown(options: StackOptions & { purge?: boolean } = {}): Promise<StackDownResult> {
+  const ctx = context(options);
+  return serialised(ctx.paths, ctx.progress, async () => {
+    const services = await Promise.all(
+      DRIVERS.map(async (driver): Promise<ServiceDownResult> => {
+        const pidFile = ctx.paths.pidFile(driver.name);
+        const ours = livePid(pidFile);
+        if (ours === undefined) {
+          const health = await driver.health(ctx);
+          return { name: driver.name, action: health.healthy ? 'external, left running' : 'not running', pid: null };
+        }
+        ctx.progress(`${driver.name}: stopping pid ${ours.pid}`);
+        const outcome = await stopProcess(ours, driver.stopGraceMs);
+        removePidFile(pidFile);
+        if (outcome === 'killed') ctx.progress(`${driver.name}: did not stop within ${seconds(driver.stopGraceMs)}; killed`);
+        return { name: driver.name, action: outcome === 'killed' ? 'killed' : 'stopped', pid: ours.pid };
+      }),
+    );
+    const purged: string[] = [];
+    if (options.purge === true) {
+      for (const name of SERVICE_NAMES) {
+        const dir = ctx.paths.dataDir(name);
+        rmSync(dir, { recursive: true, force: true });
+        purged.push(dir);
+      }
+      ctx.progress(`purged data: ${purged.join(', ')}`);
+    }
+    return { stackDir: ctx.paths.root, services, purged };
+  });
+}

@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: where stack/ (POMs, config templates) and schemas/ live. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type ServiceName = 'kafka' | 'redis' | 'registry';
+
+export interface StackPaths {
+  /** Everything the stack writes: installs, data, logs, pid files. Git-ignored. */
+  root: string;
+  logs: string;
+  run: string;
+  /** Committed inputs: POMs and config templates. */
+  templates: string;
+  schemas: string;
+  mavenSettings: string;
+  logFile(service: ServiceName): string;
+  installLogFile(service: ServiceName): string;
+  pidFile(service: ServiceName): string;
+  serviceDir(service: ServiceName): string;
+  dataDir(service: ServiceName): string;
+}
+
+/** `.stack/` at the repository root, or $DRIFTWATCH_STACK_DIR. */
+export function stackPaths(stackDir: string | undefined = process.env['DRIFTWATCH_STACK_DIR']): StackPaths {
+  const root = resolve(stackDir !== undefined && stackDir !== '' ? stackDir : join(REPO_ROOT, '.stack'));
+  const templates = join(REPO_ROOT, 'stack');
+  return {
+    root,
+    logs: join(root, 'logs'),
+    run: join(root, 'run'),
+    templates,
+    schemas: join(REPO_ROOT, 'schemas'),
+    mavenSettings: join(templates, 'maven-settings.xml'),
+    logFile: (service) => join(root, 'logs', `${service}.log`),
+    installLogFile: (service) => join(root, 'logs', `${service}-install.log`),
+    pidFile: (service) => join(root, 'run', `${service}.pid`),
+    serviceDir: (service) => join(root, service),
+    dataDir: (service) => join(root, service, 'data'),
+  };
+}
+
+export function fileExists(path: string): boolean {
+  return existsSync(path);
+}

@@ -1,0 +1,11 @@
+export { type Statistic } from './result.ts';
+export { psi, psiFromShares, PSI_FLOOR } from './psi.ts';
+export { ks, kolmogorovPValue, type KsResult } from './ks.ts';
+export { jsDistance, jsDistanceCategorical, jsDistanceFromShares } from './js.ts';
+export { wasserstein, wasserstein1 } from './wasserstein.ts';
+export { outOfRangeRate } from './out-of-range.ts';
+export { linf } from './linf.ts';
+export { chiSquare, type ChiSquareResult } from './chi-square.ts';
+export { newCategoryRate } from './new-category.ts';
+export { numericDrift, categoricalDrift, type NumericDrift, type CategoricalDrift, type NumericSketches } from './drift.ts';
+export { numericVerdict, categoricalVerdict, DEFAULT_THRESHOLDS, type Verdict, type VerdictThresholds } from './verdict.ts';

@@ -1,0 +1,31 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+/** Writes a topology document to a temporary YAML file and returns its path. */
+export function writeTopology(document: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'dw-topology-')), 'topology.yaml');
+  writeFileSync(file, stringify(document));
+  return file;
+}
+
+/** Worker processes started with `driftwatch run`, killed (-9) at the end of the test file at the latest. */
+export class WorkerProcesses {
+  readonly all: ChildProcess[] = [];
+
+  start(topologyFile: string, id: string): ChildProcess {
+    const child = spawn(process.execPath, ['bin/driftwatch.js', 'run', '--topology', topologyFile, '--worker-id', id], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DRIFTWATCH_LOG_LEVEL: 'warn' },
+    });
+    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${id}] ${chunk.toString()}`));
+    this.all.push(child);
+    return child;
+  }
+
+  killAll(): void {
+    for (const worker of this.all) if (worker.exitCode === null) worker.kill('SIGKILL');
+  }
+}
