@@ -7,6 +7,7 @@ import { retry } from './retry.ts';
 import { EvaluationLoop } from './runtime/evaluation-loop.ts';
 import { AlertSink } from './sinks/alerts.ts';
 import { DeadLetterSink } from './sinks/dead-letter.ts';
+import { LabelBatchProcessor, topicSelected } from './sources/kafka/label-batches.ts';
 import { PredictionBatchProcessor } from './sources/kafka/prediction-batches.ts';
 import { SchemaRegistryCache } from './sources/schema-registry.ts';
 import { EvaluationStore } from './state/evaluation-store.ts';
@@ -88,20 +89,25 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
     rebalanceTimeout: Math.max(topology.sources.session_timeout, 30_000),
   });
+  const schemas = new SchemaRegistryCache(topology.sources.registry_url);
+  const deadLetters = new DeadLetterSink(producer, topology.sinks.dlq_topic, id);
+  const limits = {
+    allowedLatenessMs: topology.windows.allowed_lateness,
+    maxFutureMs: topology.windows.max_future,
+    maxFeatures: topology.sources.max_features_per_event,
+    maxIdLength: 256,
+    maxMessageBytes: topology.sources.max_message_bytes,
+  };
+  const labelsOn = topology.labels.enabled;
   const processor = new PredictionBatchProcessor({
     store,
-    schemas: new SchemaRegistryCache(topology.sources.registry_url),
-    deadLetters: new DeadLetterSink(producer, topology.sinks.dlq_topic, id),
+    schemas,
+    deadLetters,
     metrics,
     logger,
     clock,
-    limits: {
-      allowedLatenessMs: topology.windows.allowed_lateness,
-      maxFutureMs: topology.windows.max_future,
-      maxFeatures: topology.sources.max_features_per_event,
-      maxIdLength: 256,
-      maxMessageBytes: topology.sources.max_message_bytes,
-    },
+    limits,
+    ...(labelsOn ? { join: { sampleRate: topology.labels.sample_rate, ttlMs: topology.state.label_join_ttl } } : {}),
     aggregation: {
       bucketMs: topology.state.retention.fine.bucket,
       maxModels: topology.state.caps.models,
@@ -109,11 +115,33 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       maxCategories: topology.state.caps.categories_per_feature,
     },
   });
+  // Labels are consumed by the same group and consumer as predictions: one worker process, one offset
+  // discipline, and a label's batch routed by its topic.
+  const labels = labelsOn
+    ? new LabelBatchProcessor({
+        store,
+        schemas,
+        deadLetters,
+        metrics,
+        logger,
+        clock,
+        limits,
+        workerId: id,
+        join: {
+          sampleRate: topology.labels.sample_rate,
+          ttlMs: topology.state.label_join_ttl,
+          waitMs: topology.labels.wait_for_prediction,
+          maxClasses: topology.labels.max_classes,
+          bucketMs: topology.state.retention.fine.bucket,
+        },
+      })
+    : undefined;
 
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     joined = true;
     processor.forgetPartitions();
+    labels?.forgetPartitions();
     logger.info({ assignment: event.payload.memberAssignment }, 'joined consumer group');
   });
   consumer.on(consumer.events.CRASH, (event) => {
@@ -131,8 +159,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   await patiently('connecting the producer to Kafka', () => producer.connect());
   await patiently('connecting the consumer to Kafka', () => consumer.connect());
   // A topic that does not exist yet is waited for, not a reason to die.
-  await patiently(`subscribing to ${JSON.stringify(topology.sources.predictions)}`, () =>
-    consumer.subscribe({ topics: subscription(topology.sources.predictions), fromBeginning: topology.sources.start_from === 'earliest' }),
+  const topics = [...subscription(topology.sources.predictions), ...(labels ? subscription(topology.sources.labels) : [])];
+  await patiently(`subscribing to ${JSON.stringify(topics.map(String))}`, () =>
+    consumer.subscribe({ topics, fromBeginning: topology.sources.start_from === 'earliest' }),
   );
   await consumer.run({
     autoCommit: true,
@@ -140,7 +169,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     partitionsConsumedConcurrently: 2,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       if (!isRunning() || isStale()) return;
-      const outcome = await processor.process(batch);
+      const outcome = labels && topicSelected(topology.sources.labels, batch.topic) ? await labels.process(batch) : await processor.process(batch);
       if (outcome.lastOffset !== undefined) {
         // State (and dead letters) are durable now: only now may Kafka forget these messages.
         resolveOffset(outcome.lastOffset);
@@ -163,12 +192,26 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           clock,
         });
   evaluation?.start();
+  // Labels that came before their predictions are retried on a timer, one worker at a time (a lease).
+  let retrying: Promise<unknown> | undefined;
+  const retryTimer = labels
+    ? setInterval(() => {
+        if (retrying) return;
+        retrying = labels
+          .retryPending(Math.max(10_000, 3 * topology.labels.retry_interval))
+          .catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'retrying waiting labels failed; next round'))
+          .finally(() => (retrying = undefined));
+      }, topology.labels.retry_interval)
+    : undefined;
+  retryTimer?.unref();
   logger.info({ worker: id, topics: topology.sources.predictions, group: topology.sources.group_id }, 'worker started');
 
   return {
     id,
     ready: () => joined && store.redis.status === 'ready',
     async stop() {
+      clearInterval(retryTimer);
+      await retrying;
       await evaluation?.stop();
       // disconnect() lets the batch in flight finish, commits its offsets and leaves the group.
       await consumer.disconnect();

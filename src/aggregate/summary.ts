@@ -1,12 +1,6 @@
 import type { FeatureValue } from '../events.ts';
 import { ByteReader, ByteWriter, CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
 
-const writeBytes = (writer: ByteWriter, bytes: Uint8Array): void => {
-  writer.varint(bytes.length);
-  writer.raw(bytes);
-};
-const readBytes = (reader: ByteReader): Uint8Array => reader.raw(reader.varint());
-
 const FORMAT_VERSION = 1;
 
 export interface SummaryLimits {
@@ -67,10 +61,10 @@ export class ValueSummary {
     writer.varint(this.defaults);
     writer.u8((this.numeric ? 1 : 0) | (this.categories ? 2 : 0));
     if (this.numeric) {
-      writeBytes(writer, this.numeric.moments.encode());
-      writeBytes(writer, this.numeric.digest.encode());
+      writer.bytes(this.numeric.moments.encode());
+      writer.bytes(this.numeric.digest.encode());
     }
-    if (this.categories) writeBytes(writer, this.categories.encode());
+    if (this.categories) writer.bytes(this.categories.encode());
   }
 
   static decodeFrom(reader: ByteReader): ValueSummary {
@@ -79,8 +73,8 @@ export class ValueSummary {
     summary.nulls = reader.varint();
     summary.defaults = reader.varint();
     const flags = reader.u8();
-    if (flags & 1) summary.numeric = { moments: Moments.decode(readBytes(reader)), digest: TDigest.decode(readBytes(reader)) };
-    if (flags & 2) summary.categories = CategoryCounts.decode(readBytes(reader));
+    if (flags & 1) summary.numeric = { moments: Moments.decode(reader.bytes()), digest: TDigest.decode(reader.bytes()) };
+    if (flags & 2) summary.categories = CategoryCounts.decode(reader.bytes());
     return summary;
   }
 }
@@ -123,17 +117,16 @@ export class ModelSummary {
     writer.varint(this.count);
     writer.varint(this.errors);
     writer.varint(this.overflowFeatures);
-    writeBytes(writer, this.latency.encode());
+    writer.bytes(this.latency.encode());
     this.prediction.encodeInto(writer);
     // Sorted names: the same summary always encodes to the same bytes.
     const names = [...this.features.keys()].sort();
     writer.varint(names.length);
     for (const name of names) {
-      writeBytes(writer, Buffer.from(name, 'utf8'));
+      writer.string(name);
       this.features.get(name)!.encodeInto(writer);
     }
-    const bytes = writer.finish();
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return writer.finishBuffer();
   }
 
   static decode(bytes: Buffer): ModelSummary {
@@ -144,11 +137,11 @@ export class ModelSummary {
     summary.count = reader.varint();
     summary.errors = reader.varint();
     summary.overflowFeatures = reader.varint();
-    summary.latency = TDigest.decode(readBytes(reader));
+    summary.latency = TDigest.decode(reader.bytes());
     summary.prediction = ValueSummary.decodeFrom(reader);
     const features = reader.varint();
     for (let i = 0; i < features; i++) {
-      const name = Buffer.from(readBytes(reader)).toString('utf8');
+      const name = reader.string();
       summary.features.set(name, ValueSummary.decodeFrom(reader));
     }
     reader.end();

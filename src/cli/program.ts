@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { DriftwatchError } from '../errors.ts';
 import { registerBaselineCommand } from './baseline.ts';
 import { registerCompareCommand } from './compare.ts';
+import { registerDemoCommand } from './demo.ts';
 import { registerProduceCommand } from './produce.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStackCommand } from './stack.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerProduceCommand(program);
   registerBaselineCommand(program);
+  registerDemoCommand(program);
   registerStackCommand(program);
   registerCompareCommand(program);
   return program;

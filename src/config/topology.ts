@@ -110,6 +110,26 @@ const evaluation = z
   })
   .strict();
 
+/**
+ * Delayed labels (sources.labels) joined to their predictions through Redis. Memory: one join record
+ * per sampled prediction with a value, kept `state.label_join_ttl` — about 100–150 bytes each with short
+ * ids (docs/labels.md): rate × sample_rate × TTL × that. Sample or shorten the TTL on big streams.
+ */
+const labels = z
+  .object({
+    /** Off: labels are not consumed and predictions keep no join record. */
+    enabled: z.boolean().default(true),
+    /** Share of predictions kept for the join, chosen by a hash of prediction_id (labels of the others count as not_sampled). */
+    sample_rate: z.number().min(0).max(1).default(1),
+    /** A label whose prediction is not there yet waits this long before it counts as unknown. */
+    wait_for_prediction: duration.default('10m'),
+    /** How often waiting labels are retried against the predictions that arrived meanwhile. */
+    retry_interval: duration.default('5s'),
+    /** Classes per model in confusion matrices and score histograms; more are counted as __other__. */
+    max_classes: z.number().int().min(2).max(1000).default(50),
+  })
+  .strict();
+
 const rules = z
   .object({
     /** Include the built-in rules (src/config/rules.ts) that watch everything with no configuration. */
@@ -144,6 +164,7 @@ export const topologySchema = z
     state: state.default({}),
     windows: windows.default({}),
     evaluation: evaluation.default({}),
+    labels: labels.default({}),
     rules: rules.default({}),
     sinks: sinks.default({}),
   })

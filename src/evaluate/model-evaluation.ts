@@ -1,4 +1,4 @@
-import type { ModelSummary, ValueSummary } from '../aggregate/index.ts';
+import type { ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
 import type { Rule, RuleOverride } from '../config/rules.ts';
 import { buildAlertEvent, incidentId, PREDICTION_SERIES, type AlertEvent } from './alert-event.ts';
 import { classify, OK_STATE, step, type AlertState } from './alert-machine.ts';
@@ -13,6 +13,8 @@ export interface WindowSummary {
   summary: ModelSummary;
   /** The span the summary covers, for throughput. */
   seconds: number;
+  /** Labels joined to the predictions made in the window (absent when labels are off). */
+  performance?: PerformanceSummary | undefined;
 }
 
 export interface EvaluationInput {
@@ -27,6 +29,8 @@ export interface EvaluationInput {
   overrides: readonly RuleOverride[];
   states: ReadonlyMap<string, AlertState>;
   now: number;
+  /** Share of predictions kept for the label join (topology labels.sample_rate): label coverage is of those. */
+  labelSampleRate?: number;
 }
 
 export interface SeriesStatistics extends ValueComparison {
@@ -55,7 +59,27 @@ export interface EvaluationResult {
   active: Map<string, { rule: ResolvedRule; state: AlertState; feature: string | null }>;
 }
 
-function modelStatistics(window: WindowSummary, reference: ModelSummary | null): ModelStatistics {
+/** Statistics from joined labels: judged on the labeled predictions of the window, with no reference. */
+export const PERFORMANCE_STATISTICS: ReadonlySet<StatisticName> = new Set([
+  'accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'log_loss', 'auc', 'mae', 'rmse', 'bias', 'label_coverage',
+]);
+
+/** Predictions in the window a label can be joined to: succeeded, with a value. */
+export const labelablePredictions = (summary: ModelSummary): number => summary.prediction.logged - summary.prediction.nulls;
+
+/** label_coverage = labeled / (labelable predictions × sample rate), the share of joinable predictions labeled. */
+export function performanceStatistics(performance: PerformanceSummary, predicted: number, sampleRate = 1): ModelStatistics['values'] {
+  const metrics = performance.metrics();
+  const values: ModelStatistics['values'] = {};
+  for (const name of ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'log_loss', 'auc', 'mae', 'rmse', 'bias'] as const) {
+    const value = metrics[name];
+    if (value !== undefined) values[name] = value;
+  }
+  if (predicted > 0 && sampleRate > 0) values.label_coverage = performance.labeled / (predicted * sampleRate);
+  return values;
+}
+
+function modelStatistics(window: WindowSummary, reference: ModelSummary | null, sampleRate = 1): ModelStatistics {
   const current = window.summary;
   const values: ModelStatistics['values'] = { count: current.count };
   if (window.seconds > 0) values.throughput = current.count / window.seconds;
@@ -73,17 +97,24 @@ function modelStatistics(window: WindowSummary, reference: ModelSummary | null):
       if (referenceP99 > 0) values.latency_p99_ratio = values.latency_p99 / referenceP99;
     }
   }
+  if (window.performance) Object.assign(values, performanceStatistics(window.performance, labelablePredictions(current), sampleRate));
   return { window: window.name, samples: current.count, referenceSamples: reference?.count ?? 0, values };
 }
 
-/** Model-level rules count events; latency rules count latency samples. */
+/**
+ * Model-level rules count events; latency rules count latency samples; performance rules count the
+ * labeled predictions of the window (label coverage: the predictions it is a share of).
+ */
 function modelSamples(statistic: StatisticName, window: WindowSummary, reference: ModelSummary | null): [number, number] {
   if (statistic.startsWith('latency')) return [window.summary.latency.count, reference?.latency.count ?? 0];
+  if (statistic === 'label_coverage') return [labelablePredictions(window.summary), 0];
+  if (PERFORMANCE_STATISTICS.has(statistic)) return [window.performance?.labeled ?? 0, 0];
   return [window.summary.count, reference?.count ?? 0];
 }
 
 /** Statistics that compare with the reference need enough reference samples too. */
 const needsReference = (statistic: StatisticName): boolean =>
+  !PERFORMANCE_STATISTICS.has(statistic) &&
   !['count', 'throughput', 'error_rate', 'missing_rate', 'default_rate', 'latency_p50', 'latency_p90', 'latency_p95', 'latency_p99'].includes(statistic);
 
 /**
@@ -133,7 +164,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
 
   // Model-level series.
   const modelRules = rulesFor(input.rules, input.overrides, { predictor, model }, 'model');
-  for (const window of input.windows) result.model.push(modelStatistics(window, reference));
+  for (const window of input.windows) result.model.push(modelStatistics(window, reference, input.labelSampleRate));
   for (const rule of modelRules) {
     const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
     const statistics = result.model[input.windows.indexOf(window)]!;

@@ -24,6 +24,8 @@ export interface TrafficSpec {
   latencyMedianMs: number;
   drift: readonly DriftStep[];
   role?: ModelRole;
+  /** Classification mode: the prediction is one of these classes (the argmax of random softmax scores), with prediction_scores. */
+  classes?: readonly string[];
 }
 
 export const DEFAULT_TRAFFIC: TrafficSpec = {
@@ -102,6 +104,7 @@ export class TrafficGenerator {
     const failed = random.next() < errorRate;
     const latency = spec.latencyMedianMs * latencyFactor * Math.exp(0.4 * random.normal());
     const score = 1 / (1 + Math.exp(-((features['n0'] as number | null) ?? 10) + 10));
+    const classified = spec.classes && !failed ? this.classify(spec.classes) : null;
 
     return {
       prediction_id: `${spec.seed}-${index}`,
@@ -110,12 +113,25 @@ export class TrafficGenerator {
       role: spec.role ?? 'primary',
       sent_at: sentAt,
       features,
-      prediction: failed ? null : Math.round(score * 1e6) / 1e6,
-      prediction_scores: null,
+      prediction: failed ? null : (classified?.prediction ?? Math.round(score * 1e6) / 1e6),
+      prediction_scores: classified?.scores ?? null,
       default_values_used: defaults,
       latency_ms: Math.round(latency * 1000) / 1000,
       error: failed ? 'TIMEOUT' : null,
     };
+  }
+
+  /** Softmax of N(0, 1.5²) logits per class; the prediction is the most probable class. */
+  private classify(classes: readonly string[]): { prediction: string; scores: Record<string, number> } {
+    const exps = classes.map(() => Math.exp(1.5 * this.random.normal()));
+    const total = exps.reduce((a, b) => a + b, 0);
+    const scores: Record<string, number> = {};
+    let best = 0;
+    classes.forEach((name, i) => {
+      scores[name] = exps[i]! / total;
+      if (exps[i]! > exps[best]!) best = i;
+    });
+    return { prediction: classes[best]!, scores };
   }
 
   private maybeMissing(feature: string, steps: readonly DriftStep[]): boolean {

@@ -1,5 +1,5 @@
-import type { ModelSummary, ValueSummary } from '../aggregate/index.ts';
-import { evaluateModel, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
+import type { ClassMetrics, ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
+import { evaluateModel, labelablePredictions, performanceStatistics, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
 import type { ModelReader } from '../runtime/model-reader.ts';
 import type { RedisStateStore } from '../state/index.ts';
 
@@ -11,6 +11,8 @@ export interface StatusReport {
   alerts: AlertStatus[];
   dead_letters: Record<string, number>;
   overflow: Record<string, number>;
+  /** Labels by outcome since monitoring began, and how many wait for their prediction now. */
+  labels?: { outcomes: Record<string, number>; pending: number };
 }
 
 export interface ModelStatus {
@@ -24,8 +26,42 @@ export interface ModelStatus {
   latency_ms: Quantiles | null;
   prediction: ValueStatus;
   features: Record<string, ValueStatus & { count_total: number }>;
-  performance: Record<string, number>;
+  performance: PerformanceStatus;
   reference?: { kind: string; count: number };
+}
+
+/** Online performance of the predictions made in the window, from the labels joined so far: only what applies. */
+export interface PerformanceStatus {
+  /** Labels joined to this model's predictions since monitoring began (exact). */
+  labeled_total?: number;
+  /** Labeled predictions of the window. */
+  labeled?: number;
+  label_coverage?: number;
+  accuracy?: number;
+  precision_macro?: number;
+  recall_macro?: number;
+  f1_macro?: number;
+  per_class?: Record<string, ClassMetrics>;
+  /** actual class → predicted class → count. */
+  confusion?: Record<string, Record<string, number>>;
+  log_loss?: number;
+  auc?: number;
+  mae?: number;
+  rmse?: number;
+  bias?: number;
+  label_delay_ms?: Quantiles;
+}
+
+export function performanceStatus(performance: PerformanceSummary, labeledTotal: number, predicted: number, sampleRate: number): PerformanceStatus {
+  const status: PerformanceStatus = { labeled_total: labeledTotal, labeled: performance.labeled, ...performanceStatistics(performance, predicted, sampleRate) };
+  const perClass = performance.metrics().per_class;
+  if (perClass) {
+    status.per_class = perClass;
+    status.confusion = Object.fromEntries([...performance.confusion].map(([actual, row]) => [actual, Object.fromEntries(row)]));
+  }
+  const delay = quantiles(performance.delay);
+  if (delay) status.label_delay_ms = delay;
+  return status;
 }
 
 interface Quantiles {
@@ -172,6 +208,8 @@ export async function buildStatus(
       Object.assign(feature, extra);
     }
     status.reference = { kind: input.referenceLabel, count: input.reference?.count ?? 0 };
+    const performance = input.windows[0]!.performance;
+    if (performance) status.performance = performanceStatus(performance, totals.labeled, labelablePredictions(current), input.labelSampleRate ?? 1);
     models.push(status);
     for (const [field, stored] of input.states) {
       const [rule = '', feature = ''] = field.split('|');
@@ -198,5 +236,6 @@ export async function buildStatus(
     alerts,
     dead_letters: await store.counters('dlq'),
     overflow: await store.counters('overflow'),
+    labels: { outcomes: await store.counters('labels'), pending: await store.pendingLabelCount() },
   };
 }

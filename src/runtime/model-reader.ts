@@ -43,7 +43,10 @@ export class ModelReader {
     const plans = current.map((window) => ({ window, plan: planWindow(now, window.duration, topology.windows.reference.duration, fine.bucket, coarse.bucket) }));
     const windows = [];
     for (const { window, plan } of plans) {
-      windows.push({ name: window.name, summary: await store.window(entry.key, 'fine', plan.current.from, now + 1), seconds: (now - plan.current.from) / 1000 });
+      const summary = await store.window(entry.key, 'fine', plan.current.from, now + 1);
+      // Performance of the predictions made in the window, from the labels joined to them so far.
+      const performance = topology.labels.enabled ? await store.performanceWindow(entry.key, 'fine', plan.current.from, now + 1) : undefined;
+      windows.push({ name: window.name, summary, seconds: (now - plan.current.from) / 1000, performance });
     }
     const reference = await this.reference(entry.key, now, plans[0]!.plan);
     const [features, states] = await Promise.all([store.monitoredFeatures(entry.key), this.evaluations.alertStates(entry.key)]);
@@ -58,6 +61,7 @@ export class ModelReader {
       overrides: topology.rules.overrides,
       states,
       now,
+      labelSampleRate: topology.labels.sample_rate,
     };
   }
 

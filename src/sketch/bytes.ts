@@ -1,49 +1,71 @@
 import { DriftwatchError } from '../errors.ts';
 
-/** Growable little-endian byte writer for the sketch encodings: unsigned varints (LEB128) and float64. */
+/**
+ * Growable little-endian byte writer for every binary encoding (sketches, summaries, join records):
+ * unsigned varints (LEB128), float64, and length-prefixed byte runs and UTF-8 strings.
+ */
 export class ByteWriter {
-  private bytes = new Uint8Array(64);
-  private view = new DataView(this.bytes.buffer);
+  private buffer = new Uint8Array(64);
+  private view = new DataView(this.buffer.buffer);
   private length = 0;
 
   private reserve(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra));
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
+    if (this.length + extra <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + extra));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
     this.view = new DataView(grown.buffer);
   }
 
-  u8(value: number): void {
+  u8(value: number): this {
     this.reserve(1);
-    this.bytes[this.length++] = value;
+    this.buffer[this.length++] = value;
+    return this;
   }
 
   /** Unsigned integer up to 2^53 - 1, 7 bits per byte. Arithmetic, not bit operations: bits past 32 count. */
-  varint(value: number): void {
+  varint(value: number): this {
     this.reserve(8);
     let rest = value;
     while (rest >= 0x80) {
-      this.bytes[this.length++] = (rest % 0x80) | 0x80;
+      this.buffer[this.length++] = (rest % 0x80) | 0x80;
       rest = Math.floor(rest / 0x80);
     }
-    this.bytes[this.length++] = rest;
+    this.buffer[this.length++] = rest;
+    return this;
   }
 
-  f64(value: number): void {
+  f64(value: number): this {
     this.reserve(8);
     this.view.setFloat64(this.length, value, true);
     this.length += 8;
+    return this;
   }
 
-  raw(data: Uint8Array): void {
+  raw(data: Uint8Array): this {
     this.reserve(data.length);
-    this.bytes.set(data, this.length);
+    this.buffer.set(data, this.length);
     this.length += data.length;
+    return this;
+  }
+
+  /** A length-prefixed byte run. */
+  bytes(data: Uint8Array): this {
+    return this.varint(data.length).raw(data);
+  }
+
+  /** A length-prefixed UTF-8 string. */
+  string(text: string): this {
+    return this.bytes(Buffer.from(text, 'utf8'));
+  }
+
+  /** The bytes written, as a Buffer sharing the writer's memory (no copy). */
+  finishBuffer(): Buffer {
+    return Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.length);
   }
 
   finish(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+    return this.buffer.slice(0, this.length);
   }
 }
 
@@ -53,14 +75,14 @@ export class ByteReader {
   private readonly view: DataView;
 
   constructor(
-    private readonly bytes: Uint8Array,
+    private readonly buffer: Uint8Array,
     private readonly what: string,
   ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   get remaining(): number {
-    return this.bytes.length - this.offset;
+    return this.buffer.length - this.offset;
   }
 
   fail(reason: string): never {
@@ -68,8 +90,8 @@ export class ByteReader {
   }
 
   u8(): number {
-    if (this.offset >= this.bytes.length) this.fail('truncated');
-    return this.bytes[this.offset++] as number;
+    if (this.offset >= this.buffer.length) this.fail('truncated');
+    return this.buffer[this.offset++] as number;
   }
 
   varint(): number {
@@ -88,20 +110,28 @@ export class ByteReader {
   }
 
   f64(): number {
-    if (this.offset + 8 > this.bytes.length) this.fail('truncated');
+    if (this.offset + 8 > this.buffer.length) this.fail('truncated');
     const value = this.view.getFloat64(this.offset, true);
     this.offset += 8;
     return value;
   }
 
   raw(length: number): Uint8Array {
-    if (this.offset + length > this.bytes.length) this.fail('truncated');
-    const data = this.bytes.subarray(this.offset, this.offset + length);
+    if (this.offset + length > this.buffer.length) this.fail('truncated');
+    const data = this.buffer.subarray(this.offset, this.offset + length);
     this.offset += length;
     return data;
   }
 
+  bytes(): Uint8Array {
+    return this.raw(this.varint());
+  }
+
+  string(): string {
+    return Buffer.from(this.bytes()).toString('utf8');
+  }
+
   end(): void {
-    if (this.offset !== this.bytes.length) this.fail(`${this.bytes.length - this.offset} trailing bytes`);
+    if (this.offset !== this.buffer.length) this.fail(`${this.buffer.length - this.offset} trailing bytes`);
   }
 }

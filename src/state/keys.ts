@@ -15,6 +15,10 @@
  *   {p}:alerts:<modelKey>            HASH  rule|feature → JSON alert state (pending or firing)
  *   {p}:outbox                       LIST  alert events written with their state, not yet on Kafka
  *   {p}:published                    ZSET  id:state of alert events Kafka acknowledged → time
+ *   {p}:pred:<predictionId>          STRING join record (model, sent_at, prediction, scores), "L" once labeled (TTL = label_join_ttl)
+ *   {p}:perf:<res>:<modelKey>:<start> LIST encoded PerformanceSummary deltas of one prediction-time bucket (TTL = keep)
+ *   {p}:labels                       HASH  label outcome (joined, duplicate, pending, unknown, expired, not_sampled) → labels
+ *   {p}:pending                      ZSET  labels waiting for their prediction (JSON) → arrival time (ms)
  */
 export type Resolution = 'fine' | 'coarse';
 
@@ -76,6 +80,19 @@ export class KeyLayout {
   }
   published(): string {
     return `${this.root}:published`;
+  }
+  /** The prediction id is used as is: the hash tag is the first {…}, so braces in ids change nothing. */
+  joinRecord(predictionId: string): string {
+    return `${this.root}:pred:${predictionId}`;
+  }
+  performanceBucket(resolution: Resolution, model: string, start: number): string {
+    return `${this.root}:perf:${resolution}:${model}:${start}`;
+  }
+  labelOutcomes(): string {
+    return `${this.root}:labels`;
+  }
+  pendingLabels(): string {
+    return `${this.root}:pending`;
   }
 }
 

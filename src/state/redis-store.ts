@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis, type Result } from 'ioredis';
 import type { BucketDelta } from '../aggregate/index.ts';
-import { ModelSummary } from '../aggregate/index.ts';
+import { ModelSummary, PerformanceSummary } from '../aggregate/index.ts';
 import type { ModelRole } from '../events.ts';
 import { DriftwatchError, errorMessage, type ErrorCode } from '../errors.ts';
 import { KeyLayout, modelKey, watermarkField, type Resolution } from './keys.ts';
@@ -40,7 +40,33 @@ export interface BatchWrite {
   deltas: readonly BucketDelta[];
   deadLetters: ReadonlyMap<ErrorCode, number>;
   overflowModelEvents: number;
+  /** Join records of this batch's predictions, kept `joinTtlMs` for their labels (SET NX). */
+  joins?: readonly { predictionId: string; record: Buffer }[];
+  joinTtlMs?: number;
 }
+
+/** What one label write applies: with a partition watermark (a label batch) or without (retries). */
+export interface LabelWrite {
+  watermark?: { topic: string; partition: number; expected: string; next: string };
+  /** Performance deltas per model (model key) and prediction-time fine bucket. */
+  deltas: readonly { model: string; bucketStart: number; summary: PerformanceSummary }[];
+  /** Labels joined per model (model key): the exact labeled_total. */
+  labeled: ReadonlyMap<string, number>;
+  outcomes: ReadonlyMap<string, number>;
+  /** Prediction ids whose join record this write marks labeled (checked: unlabeled until now). */
+  joined: readonly string[];
+  /** Labels that start waiting for their prediction. */
+  pendingAdded: readonly { member: string; score: number }[];
+  /** Waiting labels this write resolves (checked: still waiting). */
+  pendingResolved: readonly string[];
+  /** Dead-lettered labels by error code. */
+  deadLetters?: ReadonlyMap<ErrorCode, number>;
+}
+
+export type LabelWriteResult =
+  | { applied: true; longLists: string[] }
+  | { applied: false; reason: 'watermark'; watermark: string }
+  | { applied: false; reason: 'conflict' };
 
 export type BatchResult =
   | { applied: true; watermark: string; refusedFeatures: number; longLists: string[] }
@@ -58,6 +84,8 @@ export interface Totals {
   count: number;
   errors: number;
   features: Map<string, number>;
+  /** Labels joined to this model's predictions since monitoring began (exact). */
+  labeled: number;
 }
 
 const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('hex');
@@ -142,6 +170,11 @@ export class RedisStateStore {
     for (const [code, count] of batch.deadLetters) ops.push('I', deadLetters, code, count);
     if (batch.overflowModelEvents > 0) ops.push('I', ref(this.keys.overflow()), 'model_events', batch.overflowModelEvents);
 
+    if (batch.joins && batch.joins.length > 0) {
+      const ttl = batch.joinTtlMs ?? 7 * 86_400_000;
+      for (const { predictionId, record } of batch.joins) ops.push('S', ref(this.keys.joinRecord(predictionId)), record, ttl);
+    }
+
     const reply = await this.redis.dwApplyBatch(
       keys.length,
       ...keys,
@@ -164,11 +197,97 @@ export class RedisStateStore {
     };
   }
 
+  /** One atomic label write (apply-batch.lua): deltas, counters, join marks, pending changes, watermark. */
+  async applyLabels(write: LabelWrite): Promise<LabelWriteResult> {
+    const keyIndex = new Map<string, number>();
+    const keys: string[] = [this.keys.watermarks()];
+    const ref = (key: string): number => {
+      let index = keyIndex.get(key);
+      if (index === undefined) {
+        keys.push(key);
+        index = keys.length;
+        keyIndex.set(key, index);
+      }
+      return index;
+    };
+    const ops: (string | number | Buffer)[] = [];
+    const pending = ref(this.keys.pendingLabels());
+    for (const id of write.joined) ops.push('J', ref(this.keys.joinRecord(id)));
+    for (const member of write.pendingResolved) ops.push('P', pending, member);
+    for (const { member, score } of write.pendingAdded) ops.push('Q', pending, score, member);
+    for (const delta of write.deltas) {
+      const blob = delta.summary.encode();
+      for (const resolution of ['fine', 'coarse'] as const) {
+        const { bucketMs, keepMs } = this.options[resolution];
+        ops.push('L', ref(this.keys.performanceBucket(resolution, delta.model, this.bucketStart(resolution, delta.bucketStart))), blob, keepMs + bucketMs);
+      }
+    }
+    for (const [model, n] of write.labeled) ops.push('I', ref(this.keys.totals(model)), 'lab', n);
+    const outcomes = ref(this.keys.labelOutcomes());
+    for (const [outcome, n] of write.outcomes) if (n > 0) ops.push('I', outcomes, outcome, n);
+    if (write.deadLetters && write.deadLetters.size > 0) {
+      const deadLetters = ref(this.keys.deadLetters());
+      for (const [code, n] of write.deadLetters) ops.push('I', deadLetters, code, n);
+    }
+    const { watermark } = write;
+    const reply = await this.redis.dwApplyBatch(
+      keys.length,
+      ...keys,
+      watermark ? watermarkField(watermark.topic, watermark.partition) : '',
+      watermark?.expected ?? '',
+      watermark?.next ?? '',
+      this.options.maxFeaturesPerModel,
+      this.compactAt,
+      ...ops,
+    );
+    const [code, current, , longIndexes] = reply;
+    if (code === 0) return { applied: false, reason: 'watermark', watermark: String(current) };
+    if (code === 2) return { applied: false, reason: 'conflict' };
+    return { applied: true, longLists: (longIndexes ?? []).map((index) => keys[Number(index) - 1]!) };
+  }
+
+  /** Join records by prediction id (null where there is none), in chunks of one MGET each. */
+  async joinRecords(ids: readonly string[]): Promise<(Buffer | null)[]> {
+    const records: (Buffer | null)[] = [];
+    for (let start = 0; start < ids.length; start += 1000) {
+      const chunk = ids.slice(start, start + 1000).map((id) => this.keys.joinRecord(id));
+      records.push(...(await this.redis.mgetBuffer(...chunk)));
+    }
+    return records;
+  }
+
+  /** The oldest waiting labels: [member, arrival time]. */
+  async pendingLabels(limit: number): Promise<[string, number][]> {
+    const flat = await this.redis.zrange(this.keys.pendingLabels(), 0, limit - 1, 'WITHSCORES');
+    const entries: [string, number][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, Number(flat[i + 1])]);
+    return entries;
+  }
+
+  async pendingLabelCount(): Promise<number> {
+    return this.redis.zcard(this.keys.pendingLabels());
+  }
+
+  /**
+   * A short lease on retrying waiting labels, so that one worker at a time does it (two would only
+   * conflict: every write is checked). Renewed by its holder.
+   */
+  async claimLabelRetry(worker: string, ttlMs: number): Promise<boolean> {
+    const held = await this.redis.eval(
+      "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0",
+      1,
+      this.keys.lease('__labels__'),
+      worker,
+      ttlMs,
+    );
+    return held === 1;
+  }
+
   /** Merges a bucket list into one element; a lost race with another compactor is harmless. */
   async compact(key: string): Promise<boolean> {
     const blobs = await this.redis.lrangeBuffer(key, 0, -1);
     if (blobs.length < 2) return false;
-    const merged = ModelSummary.mergeAll(blobs).encode();
+    const merged = key.startsWith(`${this.keys.root}:perf:`) ? PerformanceSummary.mergeAll(blobs).encode() : ModelSummary.mergeAll(blobs).encode();
     const done = await this.redis.dwCompactList(key, blobs.length, merged, sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!));
     return done === 1;
   }
@@ -189,28 +308,44 @@ export class RedisStateStore {
     for (const [field, value] of Object.entries(fields)) {
       if (field.startsWith('f:')) features.set(field.slice(2), Number(value));
     }
-    return { count: Number(fields['n'] ?? 0), errors: Number(fields['err'] ?? 0), features };
+    return { count: Number(fields['n'] ?? 0), errors: Number(fields['err'] ?? 0), features, labeled: Number(fields['lab'] ?? 0) };
   }
 
   async monitoredFeatures(model: string): Promise<string[]> {
     return (await this.redis.hkeys(this.keys.features(model))).sort();
   }
 
-  async counters(which: 'dlq' | 'overflow'): Promise<Record<string, number>> {
-    const key = which === 'dlq' ? this.keys.deadLetters() : this.keys.overflow();
+  async counters(which: 'dlq' | 'overflow' | 'labels'): Promise<Record<string, number>> {
+    const key = which === 'dlq' ? this.keys.deadLetters() : which === 'labels' ? this.keys.labelOutcomes() : this.keys.overflow();
     return Object.fromEntries(Object.entries(await this.redis.hgetall(key)).map(([k, v]) => [k, Number(v)]));
   }
 
   /** One merged summary per bucket start (empty buckets included), read in one round trip. */
   async buckets(model: string, resolution: Resolution, starts: readonly number[]): Promise<ModelSummary[]> {
-    if (starts.length === 0) return [];
+    const lists = await this.lists(model, starts.map((start) => this.keys.bucket(resolution, model, start)));
+    return lists.map((blobs) => ModelSummary.mergeAll(blobs));
+  }
+
+  /** The merged performance (labels joined to predictions made in [from, to)) at one resolution. */
+  async performanceWindow(model: string, resolution: Resolution, from: number, to: number): Promise<PerformanceSummary> {
+    const { bucketMs } = this.options[resolution];
+    const keys: string[] = [];
+    for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) keys.push(this.keys.performanceBucket(resolution, model, start));
+    const total = new PerformanceSummary();
+    for (const blobs of await this.lists(model, keys)) for (const blob of blobs) total.merge(PerformanceSummary.decode(blob));
+    return total;
+  }
+
+  /** Every element of each list, in one round trip. */
+  private async lists(model: string, keys: readonly string[]): Promise<Buffer[][]> {
+    if (keys.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const start of starts) pipeline.lrangeBuffer(this.keys.bucket(resolution, model, start), 0, -1);
+    for (const key of keys) pipeline.lrangeBuffer(key, 0, -1);
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([error, blobs]) => {
       // One failed command does not reject exec(): check every reply.
       if (error) throw new DriftwatchError('DW_ERR_STATE', `reading ${model} failed: ${errorMessage(error)}`, { retriable: true });
-      return ModelSummary.mergeAll(blobs as Buffer[]);
+      return blobs as Buffer[];
     });
   }
 

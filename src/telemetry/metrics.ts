@@ -56,6 +56,17 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    labels: new Counter({
+      name: 'driftwatch_labels_total',
+      help: 'Labels by outcome: joined, duplicate, pending (started to wait; counted again when resolved), unknown, expired, not_sampled.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    labelsPending: new Gauge({
+      name: 'driftwatch_labels_pending',
+      help: 'Labels waiting for their prediction, after the last retry round this worker ran.',
+      registers: [registry],
+    }),
   };
 }
 
@@ -80,6 +91,8 @@ interface EvaluationSnapshot {
 }
 
 const FEATURE_GAUGE_STATISTICS = ['psi', 'ks', 'js', 'wasserstein', 'linf', 'missing_rate', 'default_rate'] as const;
+/** Online performance from joined labels, one gauge series per model and metric (a fixed list). */
+const PERFORMANCE_GAUGE_STATISTICS = ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'log_loss', 'auc', 'mae', 'rmse', 'bias', 'label_coverage'] as const;
 
 /**
  * Evaluation metrics. Per-model gauges are always exported; per-feature drift gauges stop at
@@ -117,6 +130,12 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
     labelNames: [...modelLabels, 'rule', 'severity'] as const,
     registers: [registry],
   });
+  const performance = new Gauge({
+    name: 'driftwatch_model_performance',
+    help: 'Online performance of labeled predictions made in the current window, by metric (accuracy, precision_macro, recall_macro, f1_macro, log_loss, auc, mae, rmse, bias, label_coverage).',
+    labelNames: [...modelLabels, 'metric'] as const,
+    registers: [registry],
+  });
   const featureDrift = new Gauge({
     name: 'driftwatch_feature_drift',
     help: `Per-feature statistics in the current window (capped at ${featureSeriesCap} features per worker).`,
@@ -133,6 +152,7 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
     const labels = { predictor: previous.model.predictor, model: previous.model.model };
     for (const gauge of [windowEvents, errorRatio, maxPsi, drifted]) gauge.remove(labels);
     for (const quantile of ['0.5', '0.9', '0.95', '0.99']) latency.remove({ ...labels, quantile });
+    for (const metric of PERFORMANCE_GAUGE_STATISTICS) performance.remove({ ...labels, metric });
     for (const alert of previous.firing) firing.remove({ ...labels, ...alert });
     for (const feature of previous.features) for (const statistic of FEATURE_GAUGE_STATISTICS) featureDrift.remove({ ...labels, feature, statistic });
     featureSeries -= previous.features.length;
@@ -157,6 +177,10 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
       for (const [quantile, statistic] of [['0.5', 'latency_p50'], ['0.9', 'latency_p90'], ['0.95', 'latency_p95'], ['0.99', 'latency_p99']] as const) {
         const value = values[statistic];
         if (value !== undefined) latency.set({ ...labels, quantile }, value / 1000);
+      }
+      for (const metric of PERFORMANCE_GAUGE_STATISTICS) {
+        const value = values[metric];
+        if (value !== undefined && Number.isFinite(value)) performance.set({ ...labels, metric }, value);
       }
       let max = 0;
       const features: string[] = [];

@@ -108,7 +108,7 @@ describe('evaluation: alerts from drift and health, exactly once', () => {
     // A while longer: nothing more may arrive (no duplicate from a takeover, no other feature).
     await new Promise((resolve) => setTimeout(resolve, 15_000));
     expect(summarize(alerts)).toEqual(['firing:feature-drift:n3', 'resolved:feature-drift:n3']);
-  });
+  }, 330_000);
 
   it('a category share doubling, a missing-rate jump, a latency jump and an error-rate jump each raise their alert', async () => {
     const { topics, document, topology, store, alerts } = await setup('eval-kinds', {

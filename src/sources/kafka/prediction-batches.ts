@@ -1,9 +1,9 @@
 import type { KafkaMessage } from 'kafkajs';
-import { Admission, Aggregator, type AggregatorOptions } from '../../aggregate/index.ts';
-import { decodeValue, unresolvedSchemaIds, validatePrediction, type ValidationLimits } from '../../decode/index.ts';
+import { Admission, Aggregator, encodeJoinRecord, inJoinSample, type AggregatorOptions } from '../../aggregate/index.ts';
+import { decodeValue, unresolvedSchemaIds, validatePrediction, type Rejection, type ValidationLimits } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { DeadLetter, DeadLetterSink } from '../../sinks/dead-letter.ts';
-import type { RedisStateStore } from '../../state/index.ts';
+import { modelKey, type RedisStateStore } from '../../state/index.ts';
 import type { IngestMetrics } from '../../telemetry/metrics.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { SchemaRegistryCache } from '../schema-registry.ts';
@@ -24,6 +24,8 @@ export interface BatchProcessorDeps {
   limits: ValidationLimits & { maxMessageBytes: number };
   aggregation: AggregatorOptions;
   clock: () => number;
+  /** Keep join records for labels (topology `labels`); absent = labels are off. */
+  join?: { sampleRate: number; ttlMs: number };
 }
 
 export interface BatchOutcome {
@@ -35,7 +37,60 @@ export interface BatchOutcome {
 }
 
 /** How many times a batch is re-aggregated when another writer moved the watermark meanwhile. */
-const MAX_WATERMARK_CONFLICTS = 5;
+export const MAX_WATERMARK_CONFLICTS = 5;
+
+/**
+ * This worker's view of the per-partition offset watermarks in Redis ({p}:wm): read once per partition,
+ * then kept from its own writes. Shared by the prediction and label processors.
+ */
+export class PartitionWatermarks {
+  private readonly cache = new Map<string, bigint>();
+
+  constructor(private readonly store: RedisStateStore) {}
+
+  /** The last offset applied (-1n when none). */
+  async get(topic: string, partition: number): Promise<bigint> {
+    const cached = this.cache.get(`${topic}/${partition}`);
+    if (cached !== undefined) return cached;
+    const stored = await this.store.readWatermark(topic, partition);
+    return stored === '' ? -1n : BigInt(stored);
+  }
+
+  set(topic: string, partition: number, offset: string): void {
+    this.cache.set(`${topic}/${partition}`, offset === '' ? -1n : BigInt(offset));
+  }
+
+  /** Forget partitions this worker no longer owns (they move under others). */
+  clear(): void {
+    this.cache.clear();
+  }
+}
+
+/** The stored form of a watermark: "" for none. */
+export const storedWatermark = (watermark: bigint): string => (watermark < 0n ? '' : watermark.toString());
+
+/** Fetches the writer schemas a batch needs before it is decoded (decoding itself stays synchronous). */
+export async function resolveSchemas(messages: readonly KafkaMessage[], schemas: SchemaRegistryCache): Promise<void> {
+  const missing = unresolvedSchemaIds(
+    messages.map((message) => message.value),
+    schemas,
+  );
+  if (missing.size > 0) await schemas.resolve(missing);
+}
+
+/** A rejected message as it goes to the dead-letter topic: original bytes and headers, and why. */
+export function deadLetterOf(batch: PartitionBatch, message: KafkaMessage, rejection: Rejection): DeadLetter {
+  return {
+    key: message.key,
+    value: message.value,
+    headers: message.headers,
+    code: rejection.code,
+    reason: rejection.reason,
+    topic: batch.topic,
+    partition: batch.partition,
+    offset: message.offset,
+  };
+}
 
 /**
  * One partition batch of prediction logs → decode → validate → aggregate → one atomic state write.
@@ -43,12 +98,13 @@ const MAX_WATERMARK_CONFLICTS = 5;
  * rebalance) and are skipped; the write itself is a compare-and-set on that watermark.
  */
 export class PredictionBatchProcessor {
-  private readonly watermarks = new Map<string, bigint>();
+  private readonly watermarks: PartitionWatermarks;
   private readonly admission: Admission;
   private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(private readonly deps: BatchProcessorDeps) {
     this.admission = new Admission(deps.aggregation.maxModels, deps.aggregation.maxFeaturesPerModel);
+    this.watermarks = new PartitionWatermarks(deps.store);
   }
 
   /** Forget cached watermarks of partitions this worker no longer owns (they move under others). */
@@ -63,11 +119,7 @@ export class PredictionBatchProcessor {
     const { store, metrics } = this.deps;
 
     for (let attempt = 1; ; attempt++) {
-      let watermark = this.watermarks.get(partitionKey);
-      if (watermark === undefined) {
-        const stored = await store.readWatermark(batch.topic, batch.partition);
-        watermark = stored === '' ? -1n : BigInt(stored);
-      }
+      const watermark = await this.watermarks.get(batch.topic, batch.partition);
       const fresh = batch.messages.filter((message) => BigInt(message.offset) > watermark);
       const skipped = batch.messages.length - fresh.length;
       if (fresh.length === 0) {
@@ -75,7 +127,7 @@ export class PredictionBatchProcessor {
         return { lastOffset: last.offset, accepted: 0, deadLettered: 0, skipped };
       }
 
-      const { aggregator, letters, accepted, latencies } = await this.aggregate(batch, fresh);
+      const { aggregator, letters, accepted, latencies, joins } = await this.aggregate(batch, fresh);
       await this.deps.deadLetters.send(letters, this.deps.clock());
 
       const drained = aggregator.drain();
@@ -85,23 +137,25 @@ export class PredictionBatchProcessor {
       const result = await store.applyBatch({
         topic: batch.topic,
         partition: batch.partition,
-        expectedWatermark: watermark < 0n ? '' : watermark.toString(),
+        expectedWatermark: storedWatermark(watermark),
         newWatermark: last.offset,
         deltas: drained.deltas,
         deadLetters: deadLetterCounts,
         overflowModelEvents: drained.overflowModelEvents,
+        joins,
+        ...(this.deps.join ? { joinTtlMs: this.deps.join.ttlMs } : {}),
       });
       stopTimer();
 
       if (!result.applied) {
         // Someone else (a zombie, or the previous owner's last write) moved the watermark: start over.
-        this.watermarks.set(partitionKey, result.watermark === '' ? -1n : BigInt(result.watermark));
+        this.watermarks.set(batch.topic, batch.partition, result.watermark);
         this.deps.logger.warn({ partition: partitionKey, watermark: result.watermark, attempt }, 'watermark moved under this batch; re-aggregating');
         if (attempt >= MAX_WATERMARK_CONFLICTS) throw new Error(`watermark of ${partitionKey} keeps moving; giving the batch back`);
         continue;
       }
 
-      this.watermarks.set(partitionKey, BigInt(last.offset));
+      this.watermarks.set(batch.topic, batch.partition, last.offset);
       metrics.duplicatesSkipped.inc(skipped);
       metrics.batchEvents.observe(fresh.length);
       metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1));
@@ -122,40 +176,37 @@ export class PredictionBatchProcessor {
   }
 
   private async aggregate(batch: PartitionBatch, messages: readonly KafkaMessage[]) {
-    const { schemas, limits, clock } = this.deps;
-    const missing = unresolvedSchemaIds(
-      messages.map((message) => message.value),
-      schemas,
-    );
-    if (missing.size > 0) await schemas.resolve(missing);
+    const { schemas, limits, clock, join } = this.deps;
+    await resolveSchemas(messages, schemas);
 
     const aggregator = new Aggregator(this.deps.aggregation, this.admission);
     const letters: DeadLetter[] = [];
     const now = clock();
     let accepted = 0;
     const latencies: [string, string, number][] = [];
+    const joins: { predictionId: string; record: Buffer }[] = [];
+    const modelKeys = new Map<string, string>();
     for (const message of messages) {
       const decoded = decodeValue(message.value, limits.maxMessageBytes, schemas);
       const validated = decoded.ok ? validatePrediction(decoded.record, now, limits) : decoded;
       if (validated.ok) {
         const { event } = validated;
         // Only admitted models get a latency series: metric labels stay bounded by the model cap.
-        if (aggregator.record(event) && event.latency_ms !== null) latencies.push([event.predictor_name, event.model_id, event.latency_ms]);
+        const admitted = aggregator.record(event);
+        if (admitted && event.latency_ms !== null) latencies.push([event.predictor_name, event.model_id, event.latency_ms]);
+        // Only a prediction a label can be scored against is kept for the join (docs/labels.md: memory).
+        if (admitted && join && event.error === null && event.prediction !== null && inJoinSample(event.prediction_id, join.sampleRate)) {
+          const identity = `${event.predictor_name}\u0000${event.model_id}`;
+          let model = modelKeys.get(identity);
+          if (model === undefined) modelKeys.set(identity, (model = modelKey(event.predictor_name, event.model_id)));
+          joins.push({ predictionId: event.prediction_id, record: encodeJoinRecord({ model, sentAt: event.sent_at, prediction: event.prediction, scores: event.prediction_scores }) });
+        }
         accepted++;
       } else {
-        letters.push({
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-          code: validated.code,
-          reason: validated.reason,
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-        });
+        letters.push(deadLetterOf(batch, message, validated));
       }
     }
-    return { aggregator, letters, accepted, latencies };
+    return { aggregator, letters, accepted, latencies, joins };
   }
 
   private observeLatency(predictor: string, model: string, latencyMs: number): void {

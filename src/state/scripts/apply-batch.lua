@@ -12,18 +12,50 @@
 --   N key field value       HSETNX
 --   F key field             admit a feature into a capped registry HASH (counts a refusal)
 --   T key registry field n  HINCRBY key "f:"..field n, only if the registry admitted the feature
+--   S key value ttl_ms      SET NX PX: a prediction's join record (the first with an id wins, and a
+--                           labeled record is never reset, so a label counts once)
+--   J key                   mark a join record labeled ("L", TTL kept); checked: it must exist, unlabeled
+--   P zset member           ZREM a pending label; checked: it must still be pending
+--   Q zset score member     ZADD a pending label
+-- Checked ops are verified before anything is written: a failed check (another writer joined that
+-- prediction or resolved that label since it was read) writes nothing and returns {2, watermark, op}.
+-- An empty ARGV[1] writes without a watermark (retries of pending labels, which no offset covers).
 -- Returns {1, watermark, refused features, keys (by index) whose list outgrew ARGV[5]} or {0, current}.
-local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
-if current ~= ARGV[2] then
-  return {0, current}
+local current = ''
+if ARGV[1] ~= '' then
+  current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+  if current ~= ARGV[2] then
+    return {0, current}
+  end
+end
+
+local ARITY = {L = 4, I = 4, N = 4, F = 3, T = 5, S = 4, J = 2, P = 3, Q = 4}
+local n = #ARGV
+local i = 6
+while i <= n do
+  local op = ARGV[i]
+  if op == 'J' then
+    local value = redis.call('GET', KEYS[tonumber(ARGV[i + 1])])
+    if not value or value == 'L' then
+      return {2, current, i}
+    end
+  elseif op == 'P' then
+    if not redis.call('ZSCORE', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]) then
+      return {2, current, i}
+    end
+  end
+  local arity = ARITY[op]
+  if not arity then
+    return redis.error_reply('apply-batch: unknown op ' .. tostring(op))
+  end
+  i = i + arity
 end
 
 local cap = tonumber(ARGV[4])
 local compactAt = tonumber(ARGV[5])
 local refused = 0
 local long = {}
-local i = 6
-local n = #ARGV
+i = 6
 while i <= n do
   local op = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]
@@ -53,10 +85,24 @@ while i <= n do
       redis.call('HINCRBY', key, 'f:' .. ARGV[i + 3], ARGV[i + 4])
     end
     i = i + 5
+  elseif op == 'S' then
+    redis.call('SET', key, ARGV[i + 2], 'NX', 'PX', ARGV[i + 3])
+    i = i + 4
+  elseif op == 'J' then
+    redis.call('SET', key, 'L', 'KEEPTTL')
+    i = i + 2
+  elseif op == 'P' then
+    redis.call('ZREM', key, ARGV[i + 2])
+    i = i + 3
+  elseif op == 'Q' then
+    redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
+    i = i + 4
   else
     return redis.error_reply('apply-batch: unknown op ' .. tostring(op))
   end
 end
 
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
 return {1, ARGV[3], refused, long}

@@ -1,0 +1,188 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { buildBaseline } from '../baseline/build.ts';
+import { loadTopology, type Topology } from '../config/topology.ts';
+import { DriftwatchError } from '../errors.ts';
+import type { AlertEvent } from '../evaluate/alert-event.ts';
+import { startWorker } from '../pipeline.ts';
+import { storeOptions } from '../pipeline.ts';
+import { parseDriftStep } from '../produce/drift-spec.ts';
+import { produceTraffic } from '../produce/producer.ts';
+import { DEFAULT_TRAFFIC, numericFeatureName, categoricalFeatureName, TrafficGenerator, type TrafficSpec } from '../produce/traffic.ts';
+import { buildStatus, type StatusReport } from '../report/status.ts';
+import { ModelReader } from '../runtime/model-reader.ts';
+import { decodeAlertEvent } from '../sinks/alerts.ts';
+import { stackUp } from '../stack/index.ts';
+import { EvaluationStore } from '../state/evaluation-store.ts';
+import { modelKey, RedisStateStore } from '../state/index.ts';
+import { createLogger } from '../telemetry/logger.ts';
+import { createRegistry } from '../telemetry/metrics.ts';
+import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.ts';
+import { renderFrame } from './view.ts';
+
+export interface DemoOptions {
+  topologyFile: string;
+  /** Exit 0 once every incident fired has resolved (automated runs); exit 1 at the timeout. */
+  once: boolean;
+  timeoutMs: number;
+  rate: number;
+  drift: string[];
+  out: NodeJS.WriteStream;
+}
+
+const DEFAULT_DRIFT = ['n3:mean+1sd@30s-90s'];
+
+/** Training data for the demo model, written as CSV and loaded through `baseline load`'s code path. */
+function writeTrainingCsv(path: string, spec: TrafficSpec, rows: number): void {
+  const generator = new TrafficGenerator({ ...spec, drift: [], seed: spec.seed + 1000 });
+  const columns = [
+    ...Array.from({ length: spec.numericFeatures }, (_, i) => numericFeatureName(i)),
+    ...Array.from({ length: spec.categoricalFeatures }, (_, i) => categoricalFeatureName(i)),
+  ];
+  const lines = [[...columns, 'prediction', 'latency_ms', 'error'].join(',')];
+  for (let i = 0; i < rows; i++) {
+    const event = generator.next(0, 0);
+    const cells = columns.map((column) => {
+      const value = event.features[column];
+      return value === null || value === undefined ? '' : String(value);
+    });
+    lines.push([...cells, String(event.prediction ?? ''), String(event.latency_ms ?? ''), event.error ?? ''].join(','));
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+async function clearPrefix(store: RedisStateStore): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await store.redis.scan(cursor, 'MATCH', `${store.keys.root}*`, 'COUNT', 1000);
+    if (keys.length > 0) await store.redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/**
+ * `npm run demo`: the local stack, a baseline from generated training data, one worker, a producer
+ * with a scheduled drift, and a live view of what driftwatch sees and alerts on.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const say = (line: string) => options.out.write(`${line}\n`);
+  const tty = options.out.isTTY === true;
+  say('driftwatch demo: bringing the local stack up (the first time installs Kafka, Redis and the schema registry: a few minutes)…');
+  const stack = await stackUp({ progress: (message) => say(`  ${message}`) });
+  const topology: Topology = loadTopology(options.topologyFile);
+  const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 1, models: 2, predictor: 'eta' };
+  const driftSteps = (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).map(parseDriftStep);
+
+  const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+  await clearPrefix(store);
+  const dataDir = join(stack.stackDir, 'demo');
+  mkdirSync(dataDir, { recursive: true });
+  const trainingFile = join(dataDir, 'training.csv');
+  writeTrainingCsv(trainingFile, spec, 20_000);
+  const evaluations = new EvaluationStore(store.redis, store.keys);
+  for (let i = 0; i < spec.models; i++) {
+    const model = `${spec.predictor}-v${i + 1}`;
+    const { summary, rows } = await buildBaseline(trainingFile, { predictor: spec.predictor, model, maxFeatures: 200, maxCategories: 100 });
+    await evaluations.saveBaseline(modelKey(spec.predictor, model), summary, { predictor: spec.predictor, model });
+    say(`loaded a baseline for ${spec.predictor}/${model} from ${rows.toLocaleString('en-US')} training rows (${trainingFile})`);
+  }
+
+  const logger = createLogger('driftwatch-demo', tty ? 'error' : 'warn');
+  const registry = createRegistry();
+  const worker = await startWorker({ topology, logger, registry, workerId: 'demo' });
+  let telemetry: TelemetryServer;
+  try {
+    telemetry = await startTelemetryServer(registry, { host: '127.0.0.1', port: topology.sinks.metrics.port, ready: () => worker.ready() });
+  } catch {
+    telemetry = await startTelemetryServer(registry, { host: '127.0.0.1', port: 0, ready: () => worker.ready() });
+  }
+  const metricsUrl = `http://127.0.0.1:${telemetry.port}/metrics`;
+
+  // Alert events as any consumer of the topic sees them.
+  const kafka = new Kafka({ clientId: 'driftwatch-demo-view', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING });
+  const alertConsumer = kafka.consumer({ groupId: `driftwatch-demo-view-${process.pid}-${Date.now()}` });
+  const events: AlertEvent[] = [];
+  await alertConsumer.connect();
+  await alertConsumer.subscribe({ topics: [topology.sinks.alerts_topic], fromBeginning: false });
+  await alertConsumer.run({
+    eachMessage: async ({ message }) => {
+      if (!message.value) return;
+      const event = decodeAlertEvent(message.value);
+      if (event.predictor_name === spec.predictor) {
+        events.push(event);
+        if (!tty) say(`${event.state.toUpperCase()}: ${event.summary}`);
+      }
+    },
+  });
+  await sleep(1500); // let the worker and the view join their groups before traffic starts
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  let sent = 0;
+  const producing = produceTraffic({
+    brokers: topology.sources.brokers,
+    registryUrl: topology.sources.registry_url,
+    topic: topology.sources.predictions.topics?.[0] ?? 'predictions',
+    encoding: 'mixed',
+    rate: options.rate,
+    spec: { ...spec, drift: driftSteps },
+    signal: controller.signal,
+    onProgress: (progress) => {
+      sent = progress.sent;
+    },
+  });
+  producing.catch(() => controller.abort());
+
+  const reader = new ModelReader(store, evaluations, topology, { cacheReferences: false });
+  const window = topology.windows.current[0]!;
+  let exitCode = 0;
+  let lastLine = 0;
+  const schedule = (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).join(', ');
+  while (!controller.signal.aborted) {
+    const now = Date.now();
+    let status: StatusReport | undefined;
+    try {
+      status = await buildStatus(store, reader, now, window);
+    } catch {
+      status = undefined;
+    }
+    const frame = { elapsedMs: now - started, sent, eventsPerSecond: sent / Math.max(1, (now - started) / 1000), schedule, status, events, metricsUrl, alertsTopic: topology.sinks.alerts_topic };
+    if (tty) options.out.write(`\x1b[2J\x1b[H${renderFrame(frame)}\n`);
+    else if (now - lastLine >= 10_000) {
+      lastLine = now;
+      const firing = status?.alerts.filter((alert) => alert.state === 'firing').length ?? 0;
+      say(`${Math.round((now - started) / 1000)}s: ${sent} events sent, ${firing} alerts firing`);
+    }
+    if (options.once) {
+      const fired = new Set(events.filter((event) => event.state === 'firing').map((event) => event.id));
+      const resolved = new Set(events.filter((event) => event.state === 'resolved').map((event) => event.id));
+      if (fired.size > 0 && [...fired].every((id) => resolved.has(id))) {
+        say(`demo complete: ${fired.size} incident(s) fired and resolved`);
+        break;
+      }
+      if (now - started > options.timeoutMs) {
+        say(`demo timed out after ${options.timeoutMs / 1000}s: ${fired.size} fired, ${resolved.size} resolved`);
+        exitCode = 1;
+        break;
+      }
+    }
+    await sleep(1000);
+  }
+
+  controller.abort();
+  await producing.catch(() => undefined);
+  await alertConsumer.disconnect();
+  await worker.stop();
+  await telemetry.close();
+  await store.close();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  say('demo stopped. The stack keeps running: `npx driftwatch stack down` stops it; `npx driftwatch status` shows the state.');
+  if (exitCode !== 0) throw new DriftwatchError('DW_ERR_INTERNAL', 'the demo did not see every alert fire and resolve in time');
+  return exitCode;
+}
