@@ -7,15 +7,8 @@ import type { LabelWrite, RedisStateStore } from '../../state/index.ts';
 import type { IngestMetrics } from '../../telemetry/metrics.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { SchemaRegistryCache } from '../schema-registry.ts';
-import {
-  deadLetterOf,
-  MAX_WATERMARK_CONFLICTS,
-  PartitionWatermarks,
-  resolveSchemas,
-  storedWatermark,
-  type BatchOutcome,
-  type PartitionBatch,
-} from './prediction-batches.ts';
+import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type PartitionBatch } from './batch-common.ts';
+import type { BatchOutcome } from './prediction-batches.ts';
 
 /**
  * What became of a label. joined: scored against its prediction, once. duplicate: its prediction was
