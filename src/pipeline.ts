@@ -88,6 +88,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     sessionTimeout: topology.sources.session_timeout,
     heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
     rebalanceTimeout: Math.max(topology.sources.session_timeout, 30_000),
+    // kafkajs gives up on a consumer after a non-retriable error; a monitor must not go quiet: restart
+    // it (the failed batch is redelivered, and the watermark keeps it from counting twice).
+    retry: {
+      retries: 12,
+      initialRetryTime: 200,
+      maxRetryTime: 10_000,
+      restartOnFailure: async (error) => {
+        logger.error({ err: errorMessage(error) }, 'consumer failed; restarting it');
+        return true;
+      },
+    },
   });
   const schemas = new SchemaRegistryCache(topology.sources.registry_url);
   const deadLetters = new DeadLetterSink(producer, topology.sinks.dlq_topic, id);

@@ -89,10 +89,11 @@ export class TDigest {
       );
     }
     this.compression = compression;
-    const capacity = Math.floor(MAX_CENTROID_FACTOR * compression) + 16;
-    this.means = new Float64Array(capacity);
-    this.weights = new Float64Array(capacity);
-    this.pure = new Uint8Array(capacity);
+    // Centroid arrays are allocated by the first compression (or decode): most digests of a bucket
+    // delta hold a handful of values, and a worker creates tens of thousands of them per batch.
+    this.means = EMPTY_F64;
+    this.weights = EMPTY_F64;
+    this.pure = EMPTY_U8;
     // The buffer starts small (many digests hold few values) and grows to 20δ values per merge pass:
     // past that the sort dominates, so larger buffers buy no speed (measured: 10δ..100δ within ±10%).
     this.buffer = new Float64Array(32);
@@ -508,6 +509,9 @@ interface Stream {
   pure: Uint8Array | undefined;
   n: number;
 }
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 
 function newStream(capacity: number): Stream {
   return { means: new Float64Array(capacity), weights: new Float64Array(capacity), pure: new Uint8Array(capacity), n: 0 };

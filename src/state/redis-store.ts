@@ -11,7 +11,8 @@ const script = (name: string): string => readFileSync(new URL(`./scripts/${name}
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    dwApplyBatch(numKeys: number, ...args: (string | Buffer | number)[]): Result<[number, string, number?, number[]?], Context>;
+    /** Arrays are spread into the command by ioredis (one level): a batch's ops never go through a JS spread. */
+    dwApplyBatch(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<[number, string, number?, number[]?], Context>;
     dwCompactList(key: string, count: number, merged: Buffer, firstSha: string, lastSha: string): Result<number, Context>;
   }
 }
@@ -88,6 +89,9 @@ export interface Totals {
   labeled: number;
 }
 
+const COMPACTIONS_IN_FLIGHT = 2;
+const MAX_QUEUED_COMPACTIONS = 10_000;
+
 const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('hex');
 
 /**
@@ -98,6 +102,10 @@ const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest(
 export class RedisStateStore {
   readonly keys: KeyLayout;
   private readonly compactAt: number;
+  private readonly compactionQueue = new Set<string>();
+  private compactionsInFlight = 0;
+  /** Features this worker saw admitted into their model's registry (bounded by the caps). */
+  private readonly admitted = new Map<string, Set<string>>();
 
   constructor(readonly redis: Redis, private readonly options: StoreOptions) {
     this.keys = new KeyLayout(options.prefix);
@@ -150,7 +158,13 @@ export class RedisStateStore {
       const { summary } = delta;
       ops.push('I', totals, 'n', summary.count);
       if (summary.errors > 0) ops.push('I', totals, 'err', summary.errors);
+      const known = this.admitted.get(model);
       for (const [feature, values] of summary.features) {
+        if (known?.has(feature)) {
+          // Admitted by an earlier write of this worker: a plain increment, no registry round.
+          if (values.logged > 0) ops.push('I', totals, `f:${feature}`, values.logged);
+          continue;
+        }
         admissions.push('F', registry, feature);
         if (values.logged > 0) ops.push('T', totals, registry, feature, values.logged);
       }
@@ -177,17 +191,26 @@ export class RedisStateStore {
 
     const reply = await this.redis.dwApplyBatch(
       keys.length,
-      ...keys,
+      keys,
       watermarkField(batch.topic, batch.partition),
       batch.expectedWatermark,
       batch.newWatermark,
       this.options.maxFeaturesPerModel,
       this.compactAt,
-      ...admissions,
-      ...ops,
+      admissions,
+      ops,
     );
     const [applied, watermark, refused, longIndexes] = reply;
     if (applied !== 1) return { applied: false, watermark: String(watermark) };
+    if (!refused) {
+      // Every feature of the batch is in its model's registry now; registries only grow.
+      for (const delta of batch.deltas) {
+        const model = modelKey(delta.predictor, delta.model);
+        let known = this.admitted.get(model);
+        if (!known) this.admitted.set(model, (known = new Set()));
+        for (const feature of delta.summary.features.keys()) known.add(feature);
+      }
+    }
     if (refused) await this.redis.hincrby(this.keys.overflow(), 'features', refused);
     return {
       applied: true,
@@ -232,13 +255,13 @@ export class RedisStateStore {
     const { watermark } = write;
     const reply = await this.redis.dwApplyBatch(
       keys.length,
-      ...keys,
+      keys,
       watermark ? watermarkField(watermark.topic, watermark.partition) : '',
       watermark?.expected ?? '',
       watermark?.next ?? '',
       this.options.maxFeaturesPerModel,
       this.compactAt,
-      ...ops,
+      ops,
     );
     const [code, current, , longIndexes] = reply;
     if (code === 0) return { applied: false, reason: 'watermark', watermark: String(current) };
@@ -284,6 +307,29 @@ export class RedisStateStore {
   }
 
   /** Merges a bucket list into one element; a lost race with another compactor is harmless. */
+  /**
+   * Queues bucket lists for compaction in the background, at most COMPACTIONS_IN_FLIGHT at a time and
+   * each key once: under load (many models, small batches) thousands of lists fill up together, and
+   * compacting them all at once would hold their decoded summaries in memory together. A list that is
+   * not compacted now is signalled again when it grows by another `compactAt` elements.
+   */
+  scheduleCompaction(keys: readonly string[], onError: (key: string, error: unknown) => void): void {
+    for (const key of keys) {
+      if (this.compactionQueue.size < MAX_QUEUED_COMPACTIONS) this.compactionQueue.add(key);
+    }
+    while (this.compactionsInFlight < COMPACTIONS_IN_FLIGHT && this.compactionQueue.size > 0) {
+      const key = this.compactionQueue.values().next().value as string;
+      this.compactionQueue.delete(key);
+      this.compactionsInFlight++;
+      this.compact(key)
+        .catch((error: unknown) => onError(key, error))
+        .finally(() => {
+          this.compactionsInFlight--;
+          this.scheduleCompaction([], onError);
+        });
+    }
+  }
+
   async compact(key: string): Promise<boolean> {
     const blobs = await this.redis.lrangeBuffer(key, 0, -1);
     if (blobs.length < 2) return false;

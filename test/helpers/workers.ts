@@ -15,8 +15,8 @@ export function writeTopology(document: Record<string, unknown>): string {
 export class WorkerProcesses {
   readonly all: ChildProcess[] = [];
 
-  start(topologyFile: string, id: string): ChildProcess {
-    const child = spawn(process.execPath, ['bin/driftwatch.js', 'run', '--topology', topologyFile, '--worker-id', id], {
+  start(topologyFile: string, id: string, nodeOptions: string[] = []): ChildProcess {
+    const child = spawn(process.execPath, [...nodeOptions, 'bin/driftwatch.js', 'run', '--topology', topologyFile, '--worker-id', id], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, DRIFTWATCH_LOG_LEVEL: 'warn' },
     });

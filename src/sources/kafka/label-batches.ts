@@ -157,9 +157,7 @@ export class LabelBatchProcessor {
       const result = await this.deps.store.applyLabels({ ...plan.write, ...extra });
       if (result.applied) {
         for (const [outcome, n] of plan.write.outcomes) if (n > 0) this.deps.metrics.labels.inc({ outcome }, n);
-        for (const key of result.longLists) {
-          this.deps.store.compact(key).catch((error: unknown) => this.deps.logger.warn({ key, err: error }, 'bucket compaction failed; will retry later'));
-        }
+        this.deps.store.scheduleCompaction(result.longLists, (key, error) => this.deps.logger.warn({ key, err: error }, 'bucket compaction failed; will retry later'));
         return { applied: true, resolved: plan.write.pendingResolved.length };
       }
       if (result.reason === 'watermark') return { applied: false, watermark: result.watermark };

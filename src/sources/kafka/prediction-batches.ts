@@ -109,9 +109,7 @@ export class PredictionBatchProcessor {
         if (delta.summary.errors > 0) metrics.events.inc({ ...labels, outcome: 'failed' }, delta.summary.errors);
       }
       for (const [predictor, model, latencyMs] of latencies) this.observeLatency(predictor, model, latencyMs);
-      for (const key of result.longLists) {
-        store.compact(key).catch((error: unknown) => this.deps.logger.warn({ key, err: error }, 'bucket compaction failed; will retry later'));
-      }
+      store.scheduleCompaction(result.longLists, (key, error) => this.deps.logger.warn({ key, err: error }, 'bucket compaction failed; will retry later'));
       return { lastOffset: last.offset, accepted, deadLettered: letters.length, skipped };
     }
   }

@@ -60,7 +60,7 @@ while i <= n do
   local op = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]
   if op == 'L' then
-    if redis.call('RPUSH', key, ARGV[i + 2]) == compactAt then
+    if redis.call('RPUSH', key, ARGV[i + 2]) % compactAt == 0 then
       long[#long + 1] = ARGV[i + 1]
     end
     redis.call('PEXPIRE', key, ARGV[i + 3])
