@@ -110,14 +110,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxMessageBytes: topology.sources.max_message_bytes,
   };
   const labelsOn = topology.labels.enabled;
+  const shared = { store, schemas, deadLetters, metrics, logger, clock, limits };
   const processor = new PredictionBatchProcessor({
-    store,
-    schemas,
-    deadLetters,
-    metrics,
-    logger,
-    clock,
-    limits,
+    ...shared,
     ...(labelsOn ? { join: { sampleRate: topology.labels.sample_rate, ttlMs: topology.state.label_join_ttl } } : {}),
     aggregation: {
       bucketMs: topology.state.retention.fine.bucket,
@@ -130,13 +125,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   // discipline, and a label's batch routed by its topic.
   const labels = labelsOn
     ? new LabelBatchProcessor({
-        store,
-        schemas,
-        deadLetters,
-        metrics,
-        logger,
-        clock,
-        limits,
+        ...shared,
         workerId: id,
         join: {
           sampleRate: topology.labels.sample_rate,

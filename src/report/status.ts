@@ -1,4 +1,5 @@
 import type { ClassMetrics, ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
+import type { AlertEvent } from '../evaluate/alert-event.ts';
 import { evaluateModel, labelablePredictions, performanceStatistics, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
 import type { ModelReader } from '../runtime/model-reader.ts';
 import type { RedisStateStore } from '../state/index.ts';
@@ -170,19 +171,10 @@ function driftOf(comparison: SeriesStatistics | undefined): { drift: Record<stri
   return { drift, extra };
 }
 
-export interface AlertStatus {
-  id: string;
+/** An incident as `status` shows it: the alert event's fields, in its current phase. */
+export type AlertStatus = Pick<AlertEvent, 'id' | 'rule' | 'severity' | 'predictor_name' | 'model_id' | 'feature' | 'statistic' | 'value' | 'threshold' | 'since'> & {
   state: 'pending' | 'firing';
-  rule: string;
-  severity: string;
-  predictor_name: string;
-  model_id: string;
-  feature: string | null;
-  statistic: string;
-  value: number;
-  threshold: number;
-  since: number;
-}
+};
 
 /** Reads every model's state from Redis, evaluates it as a worker would (without writing) and reports. */
 export async function buildStatus(

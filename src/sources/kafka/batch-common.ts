@@ -1,8 +1,21 @@
 import type { KafkaMessage } from 'kafkajs';
-import { unresolvedSchemaIds, type Rejection } from '../../decode/index.ts';
-import type { DeadLetter } from '../../sinks/dead-letter.ts';
+import { unresolvedSchemaIds, type Rejection, type ValidationLimits } from '../../decode/index.ts';
+import type { DeadLetter, DeadLetterSink } from '../../sinks/dead-letter.ts';
 import type { RedisStateStore } from '../../state/index.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { IngestMetrics } from '../../telemetry/metrics.ts';
 import type { SchemaRegistryCache } from '../schema-registry.ts';
+
+/** What both batch processors (predictions, labels) are built from. */
+export interface BatchDeps {
+  store: RedisStateStore;
+  schemas: SchemaRegistryCache;
+  deadLetters: DeadLetterSink;
+  metrics: IngestMetrics;
+  logger: Logger;
+  limits: ValidationLimits & { maxMessageBytes: number };
+  clock: () => number;
+}
 
 /** A partition's batch as both processors see it. */
 export interface PartitionBatch {

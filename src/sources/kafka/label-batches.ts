@@ -1,13 +1,10 @@
 import { decodeJoinRecord, inJoinSample, PerformanceSummary } from '../../aggregate/index.ts';
-import { decodeValue, validateLabel, type ValidationLimits } from '../../decode/index.ts';
+import { decodeValue, validateLabel } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { LabelEvent } from '../../events.ts';
-import type { DeadLetter, DeadLetterSink } from '../../sinks/dead-letter.ts';
-import type { LabelWrite, RedisStateStore } from '../../state/index.ts';
-import type { IngestMetrics } from '../../telemetry/metrics.ts';
-import type { Logger } from '../../telemetry/logger.ts';
-import type { SchemaRegistryCache } from '../schema-registry.ts';
-import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type PartitionBatch } from './batch-common.ts';
+import type { DeadLetter } from '../../sinks/dead-letter.ts';
+import type { LabelWrite } from '../../state/index.ts';
+import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 import type { BatchOutcome } from './prediction-batches.ts';
 
 /**
@@ -31,15 +28,8 @@ export interface LabelJoinOptions {
   bucketMs: number;
 }
 
-export interface LabelProcessorDeps {
-  store: RedisStateStore;
-  schemas: SchemaRegistryCache;
-  deadLetters: DeadLetterSink;
-  metrics: IngestMetrics;
-  logger: Logger;
-  limits: ValidationLimits & { maxMessageBytes: number };
+export interface LabelProcessorDeps extends BatchDeps {
   join: LabelJoinOptions;
-  clock: () => number;
   workerId: string;
 }
 

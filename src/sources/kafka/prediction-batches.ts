@@ -1,26 +1,16 @@
 import type { KafkaMessage } from 'kafkajs';
 import { Admission, Aggregator, encodeJoinRecord, inJoinSample, type AggregatorOptions } from '../../aggregate/index.ts';
-import { decodeValue, validatePrediction, type ValidationLimits } from '../../decode/index.ts';
+import { decodeValue, validatePrediction } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
-import type { DeadLetter, DeadLetterSink } from '../../sinks/dead-letter.ts';
-import { modelKey, type RedisStateStore } from '../../state/index.ts';
-import type { IngestMetrics } from '../../telemetry/metrics.ts';
-import type { Logger } from '../../telemetry/logger.ts';
-import type { SchemaRegistryCache } from '../schema-registry.ts';
-import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type PartitionBatch } from './batch-common.ts';
+import type { DeadLetter } from '../../sinks/dead-letter.ts';
+import { modelKey } from '../../state/index.ts';
+import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 
 export type { PartitionBatch } from './batch-common.ts';
 
 
-export interface BatchProcessorDeps {
-  store: RedisStateStore;
-  schemas: SchemaRegistryCache;
-  deadLetters: DeadLetterSink;
-  metrics: IngestMetrics;
-  logger: Logger;
-  limits: ValidationLimits & { maxMessageBytes: number };
+export interface BatchProcessorDeps extends BatchDeps {
   aggregation: AggregatorOptions;
-  clock: () => number;
   /** Keep join records for labels (topology `labels`); absent = labels are off. */
   join?: { sampleRate: number; ttlMs: number };
 }
