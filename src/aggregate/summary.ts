@@ -150,8 +150,19 @@ export class ModelSummary {
 
   /** Decodes and merges many stored summaries (a bucket's appended deltas, or a window's buckets). */
   static mergeAll(encoded: Iterable<Buffer>): ModelSummary {
-    const total = new ModelSummary();
-    for (const bytes of encoded) total.merge(ModelSummary.decode(bytes));
-    return total;
+    return ModelSummary.combine(Array.from(encoded, (bytes) => ModelSummary.decode(bytes)));
+  }
+
+  /**
+   * Merges summaries into the first non-empty one (which it may change) instead of an empty one: a
+   * window or a compacted bucket is often a single summary, and merging it into nothing would still
+   * cost a full t-digest merge per feature.
+   */
+  static combine(summaries: readonly ModelSummary[]): ModelSummary {
+    const nonEmpty = summaries.filter((summary) => summary.count > 0 || summary.features.size > 0);
+    const [first, ...rest] = nonEmpty;
+    if (!first) return new ModelSummary();
+    for (const summary of rest) first.merge(summary);
+    return first;
   }
 }

@@ -1,9 +1,8 @@
 import type { ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
-import type { Rule, RuleOverride } from '../config/rules.ts';
 import { buildAlertEvent, incidentId, PREDICTION_SERIES, type AlertEvent } from './alert-event.ts';
 import { classify, OK_STATE, step, type AlertState } from './alert-machine.ts';
 import { compareValues, type ValueComparison } from './compare-values.ts';
-import { rulesFor, type ResolvedRule } from './rules.ts';
+import type { ResolvedRule, RuleBook } from './rules.ts';
 import type { FeatureStatistic, StatisticName } from './statistics.ts';
 
 const RATE_STATISTICS: ReadonlySet<FeatureStatistic> = new Set(['missing_rate', 'missing_rate_increase', 'default_rate', 'default_rate_increase']);
@@ -25,8 +24,7 @@ export interface EvaluationInput {
   reference: ModelSummary | null;
   /** "baseline" or "rolling 24h": named in alert events. */
   referenceLabel: string;
-  rules: readonly Rule[];
-  overrides: readonly RuleOverride[];
+  rules: RuleBook;
   states: ReadonlyMap<string, AlertState>;
   now: number;
   /** Share of predictions kept for the label join (topology labels.sample_rate): label coverage is of those. */
@@ -163,7 +161,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
   };
 
   // Model-level series.
-  const modelRules = rulesFor(input.rules, input.overrides, { predictor, model }, 'model');
+  const modelRules = input.rules.for({ predictor, model }, 'model');
   for (const window of input.windows) result.model.push(modelStatistics(window, reference, input.labelSampleRate));
   for (const rule of modelRules) {
     const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
@@ -184,7 +182,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     }));
     if (target === 'prediction') result.prediction = perWindow;
     else result.features.set(name, perWindow);
-    const rules = rulesFor(input.rules, input.overrides, { predictor, model, feature: name }, target);
+    const rules = input.rules.for({ predictor, model, feature: name }, target);
     for (const rule of rules) {
       const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
       const statistics = perWindow[input.windows.indexOf(window)]!;

@@ -1,6 +1,7 @@
 import { ModelSummary } from '../aggregate/index.ts';
 import { formatDuration } from '../config/duration.ts';
 import { effectiveRules, type Topology } from '../config/topology.ts';
+import { RuleBook } from '../evaluate/rules.ts';
 import type { EvaluationInput } from '../evaluate/model-evaluation.ts';
 import { bucketStarts, planWindow, type WindowPlan } from '../evaluate/windows.ts';
 import type { EvaluationStore } from '../state/evaluation-store.ts';
@@ -25,7 +26,7 @@ export class ModelReader {
     private readonly topology: Topology,
     options: { cacheReferences: boolean },
   ) {
-    this.rules = effectiveRules(topology);
+    this.rules = new RuleBook(effectiveRules(topology), topology.rules.overrides);
     const { retention } = topology.state;
     if (options.cacheReferences) this.references = new ReferenceCache(store, retention.fine.bucket, retention.coarse.bucket);
   }
@@ -58,7 +59,6 @@ export class ModelReader {
       reference: reference.summary,
       referenceLabel: reference.label,
       rules: this.rules,
-      overrides: topology.rules.overrides,
       states,
       now,
       labelSampleRate: topology.labels.sample_rate,
@@ -78,9 +78,10 @@ export class ModelReader {
     const label = `rolling ${formatDuration(reference.duration)}`;
     if (this.references) return { summary: await this.references.get(model, plan.reference), label };
     const { fine, coarse } = this.topology.state.retention;
-    const summary = new ModelSummary();
-    for (const bucket of await this.store.buckets(model, 'coarse', bucketStarts(plan.reference.coarse, coarse.bucket))) summary.merge(bucket);
-    for (const bucket of await this.store.buckets(model, 'fine', bucketStarts(plan.reference.fine, fine.bucket))) summary.merge(bucket);
+    const summary = ModelSummary.combine([
+      ...(await this.store.buckets(model, 'coarse', bucketStarts(plan.reference.coarse, coarse.bucket))),
+      ...(await this.store.buckets(model, 'fine', bucketStarts(plan.reference.fine, fine.bucket))),
+    ]);
     return { summary, label };
   }
 }

@@ -29,9 +29,7 @@ export class ReferenceCache {
   async get(model: string, plan: WindowPlan['reference']): Promise<ModelSummary> {
     let cached = this.cache.get(model);
     if (!cached || cached.coarseFrom !== plan.coarse.from || cached.coarseTo !== plan.coarse.to || cached.fineFrom !== plan.fine.from) {
-      const summary = new ModelSummary();
-      const coarse = await this.store.buckets(model, 'coarse', bucketStarts(plan.coarse, this.coarseMs));
-      for (const bucket of coarse) summary.merge(bucket);
+      const summary = ModelSummary.combine(await this.store.buckets(model, 'coarse', bucketStarts(plan.coarse, this.coarseMs)));
       cached = { coarseFrom: plan.coarse.from, coarseTo: plan.coarse.to, fineFrom: plan.fine.from, fineUpTo: plan.fine.from, summary };
       this.cache.set(model, cached);
     }

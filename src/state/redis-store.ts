@@ -400,9 +400,7 @@ export class RedisStateStore {
     const { bucketMs } = this.options[resolution];
     const starts: number[] = [];
     for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) starts.push(start);
-    const total = new ModelSummary();
-    for (const bucket of await this.buckets(model, resolution, starts)) total.merge(bucket);
-    return total;
+    return ModelSummary.combine(await this.buckets(model, resolution, starts));
   }
 
   async close(): Promise<void> {

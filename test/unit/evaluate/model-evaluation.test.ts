@@ -4,6 +4,7 @@ import { effectiveRules, parseTopology } from '../../../src/config/topology.ts';
 import type { PredictionEvent } from '../../../src/events.ts';
 import type { AlertState } from '../../../src/evaluate/alert-machine.ts';
 import { evaluateModel } from '../../../src/evaluate/model-evaluation.ts';
+import { RuleBook } from '../../../src/evaluate/rules.ts';
 import { createRandom } from '../../../src/random.ts';
 
 const NOW = 1_700_000_000_000;
@@ -47,6 +48,7 @@ function summarize({ n, shift = 0, missing = 0, category, errors = 0, latency = 
 }
 
 const topology = parseTopology({});
+const rules = new RuleBook(effectiveRules(topology), topology.rules.overrides);
 const run = (current: ModelSummary, reference: ModelSummary | null, states = new Map<string, AlertState>(), now = NOW) =>
   evaluateModel({
     predictor: 'eta',
@@ -55,8 +57,7 @@ const run = (current: ModelSummary, reference: ModelSummary | null, states = new
     windows: [{ name: '1m', summary: current, seconds: 60 }],
     reference,
     referenceLabel: 'rolling 24h',
-    rules: effectiveRules(topology),
-    overrides: topology.rules.overrides,
+    rules,
     states,
     now,
   });
