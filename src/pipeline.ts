@@ -149,6 +149,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
   });
 
+  // Redis going away is waited out (commands queue until it is back), with one line per state change.
+  let redisDown = false;
+  store.redis.on('error', (error: Error) => {
+    if (!redisDown) logger.warn({ err: error.message, url: topology.state.redis_url }, 'Redis unreachable; state writes wait and retry');
+    redisDown = true;
+  });
+  store.redis.on('ready', () => {
+    if (redisDown) logger.info({ url: topology.state.redis_url }, 'Redis is back');
+    redisDown = false;
+  });
   const patiently = <T>(what: string, operation: () => Promise<T>) =>
     retry(operation, {
       attempts: 30,

@@ -26,6 +26,7 @@ export interface ProduceOptions {
 
 /** Sends in slices of 100 ms so that a rate holds smoothly and drift steps start on time. */
 const SLICE_MS = 100;
+const SEND_CHUNK = 1000;
 
 export async function produceTraffic(options: ProduceOptions): Promise<{ sent: number; elapsedMs: number }> {
   const kafka = new Kafka({ clientId: 'driftwatch-produce', brokers: options.brokers, logLevel: logLevel.ERROR });
@@ -54,7 +55,10 @@ export async function produceTraffic(options: ProduceOptions): Promise<{ sent: n
           const avro = options.encoding === 'avro' || (options.encoding === 'mixed' && (sent + i) % 2 === 0);
           messages.push({ key: event.prediction_id, value: avro ? encodeAvro(type, schemaId, event) : encodeJson(event) });
         }
-        await producer.send({ topic: options.topic, messages });
+        // Requests well under the broker's default 1 MiB limit, sent together.
+        const requests = [];
+        for (let i = 0; i < messages.length; i += SEND_CHUNK) requests.push(producer.send({ topic: options.topic, messages: messages.slice(i, i + SEND_CHUNK) }));
+        await Promise.all(requests);
         sent += due;
         options.onProgress?.({ sent, elapsedMs: Date.now() - started });
       }

@@ -221,33 +221,47 @@ export class TDigest {
   cdfKnots(): CdfKnots {
     this.flush();
     if (this.knots !== undefined) return this.knots;
-    const values: number[] = [];
-    const ranks: number[] = [];
+    // Built straight into typed arrays of the exact length (a decoded digest builds them on first read).
+    const size = this.size;
+    const means = this.means;
+    const weights = this.weights;
+    const pure = this.pure;
+    let length = 0;
+    for (let i = 0; i < size; i++) length += pure[i] === 1 ? 2 : 1;
+    if (size > 0 && pure[0] !== 1) length += 2;
+    if (size > 0 && pure[size - 1] !== 1) length += 2;
+    const values = new Float64Array(length);
+    const ranks = new Float64Array(length);
     const total = this.centroidWeight;
     let before = 0;
-    for (let i = 0; i < this.size; i++) {
-      const mean = this.means[i] as number;
-      const weight = this.weights[i] as number;
-      if (this.pure[i] === 1) {
-        values.push(mean, mean);
-        ranks.push(before, before + weight);
+    let k = 0;
+    for (let i = 0; i < size; i++) {
+      const mean = means[i] as number;
+      const weight = weights[i] as number;
+      if (pure[i] === 1) {
+        values[k] = mean;
+        ranks[k++] = before / total;
+        values[k] = mean;
+        ranks[k++] = (before + weight) / total;
       } else {
         if (i === 0) {
-          values.push(this.minValue, this.minValue);
-          ranks.push(0, 1);
+          values[k] = this.minValue;
+          ranks[k++] = 0 / total;
+          values[k] = this.minValue;
+          ranks[k++] = 1 / total;
         }
-        values.push(mean);
-        ranks.push(before + weight / 2);
-        if (i === this.size - 1) {
-          values.push(this.maxValue, this.maxValue);
-          ranks.push(total - 1, total);
+        values[k] = mean;
+        ranks[k++] = (before + weight / 2) / total;
+        if (i === size - 1) {
+          values[k] = this.maxValue;
+          ranks[k++] = (total - 1) / total;
+          values[k] = this.maxValue;
+          ranks[k++] = total / total;
         }
       }
       before += weight;
     }
-    const rankFractions = new Float64Array(ranks.length);
-    for (let i = 0; i < ranks.length; i++) rankFractions[i] = (ranks[i] as number) / total;
-    this.knots = { values: Float64Array.from(values), ranks: rankFractions };
+    this.knots = { values, ranks };
     return this.knots;
   }
 

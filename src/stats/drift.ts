@@ -1,12 +1,14 @@
 import type { CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
+import { binShares, referenceEdges } from './bins.ts';
 import { chiSquare } from './chi-square.ts';
-import { jsDistance, jsDistanceCategorical } from './js.ts';
-import { ks } from './ks.ts';
+import { jsDistanceCategorical, jsDistanceFromShares } from './js.ts';
+import { knotDistances, type KnotDistances } from './knot-walk.ts';
+import { kolmogorovPValue } from './ks.ts';
 import { linf } from './linf.ts';
 import { newCategoryRate } from './new-category.ts';
 import { outOfRangeRate } from './out-of-range.ts';
-import { psi } from './psi.ts';
-import { wasserstein } from './wasserstein.ts';
+import { psiFromShares } from './psi.ts';
+import { wassersteinScale } from './wasserstein.ts';
 
 export interface NumericSketches {
   readonly digest: TDigest;
@@ -27,18 +29,34 @@ export interface NumericDrift {
   readonly insufficient: boolean;
 }
 
+const distances: KnotDistances = { sup: 0, l1: 0 };
+
+/**
+ * Same numbers as psi, ks, jsDistance, wasserstein and outOfRangeRate called one by one, with the shared
+ * work done once: one knot walk gives KS and W₁, one set of reference-decile bins serves PSI and JS.
+ */
 export function numericDrift(reference: NumericSketches, current: NumericSketches): NumericDrift {
-  const ksResult = ks(reference.digest, current.digest);
+  const ref = reference.digest;
+  const cur = current.digest;
+  const n = ref.count;
+  const m = cur.count;
+  if (n === 0 || m === 0) {
+    return { psi: 0, ks: 0, ks_p: 1, js: 0, wasserstein: 0, out_of_range: 0, count_ref: n, count_cur: m, insufficient: true };
+  }
+  const { sup, l1 } = knotDistances(ref.cdfKnots(), cur.cdfKnots(), distances);
+  const edges = referenceEdges(ref);
+  const refShares = binShares(ref, edges);
+  const curShares = binShares(cur, edges);
   return {
-    psi: psi(reference.digest, current.digest).value,
-    ks: ksResult.statistic,
-    ks_p: ksResult.pValue,
-    js: jsDistance(reference.digest, current.digest).value,
-    wasserstein: wasserstein(reference.digest, current.digest, reference.moments).value,
-    out_of_range: outOfRangeRate(reference.digest, current.digest).value,
-    count_ref: reference.digest.count,
-    count_cur: current.digest.count,
-    insufficient: ksResult.insufficient,
+    psi: psiFromShares(refShares, curShares),
+    ks: sup,
+    ks_p: kolmogorovPValue(sup, (n * m) / (n + m)),
+    js: jsDistanceFromShares(refShares, curShares),
+    wasserstein: l1 / wassersteinScale(reference.moments),
+    out_of_range: outOfRangeRate(ref, cur).value,
+    count_ref: n,
+    count_cur: m,
+    insufficient: false,
   };
 }
 

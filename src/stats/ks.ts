@@ -1,4 +1,5 @@
-import { cdfLeft, cdfRight, type TDigest } from '../sketch/index.ts';
+import type { TDigest } from '../sketch/index.ts';
+import { knotDistances, type KnotDistances } from './knot-walk.ts';
 
 export interface KsResult {
   /** D = sup |F_ref − F_cur|. */
@@ -9,11 +10,14 @@ export interface KsResult {
   readonly insufficient: boolean;
 }
 
+const scratch: KnotDistances = { sup: 0, l1: 0 };
+
 /**
  * Two-sample Kolmogorov–Smirnov statistic from digest CDFs: D = supₓ |F_ref(x) − F_cur(x)|.
  * Both CDFs are piecewise linear between their knots (see src/sketch/knots.ts), so the supremum is
  * reached at a knot of one of them, from the left or the right: evaluating both one-sided limits at
- * the union of knot values gives D of the sketched distributions exactly, ties included.
+ * the union of knot values gives D of the sketched distributions exactly, ties included. Both limits at
+ * every knot come from one linear merge walk over the two sorted knot sequences (knot-walk.ts).
  * p-value: Kolmogorov's asymptotic distribution at effective n = n·m/(n+m) with Stephens' correction
  * (see kolmogorovPValue). Insufficient (D 0, p 1) when either digest is empty.
  */
@@ -21,14 +25,7 @@ export function ks(reference: TDigest, current: TDigest): KsResult {
   const n = reference.count;
   const m = current.count;
   if (n === 0 || m === 0) return { statistic: 0, pValue: 1, effectiveN: 0, insufficient: true };
-  const a = reference.cdfKnots();
-  const b = current.cdfKnots();
-  let d = 0;
-  for (const knots of [a, b]) {
-    for (const x of knots.values) {
-      d = Math.max(d, Math.abs(cdfLeft(a, x) - cdfLeft(b, x)), Math.abs(cdfRight(a, x) - cdfRight(b, x)));
-    }
-  }
+  const d = knotDistances(reference.cdfKnots(), current.cdfKnots(), scratch).sup;
   const effectiveN = (n * m) / (n + m);
   return { statistic: d, pValue: kolmogorovPValue(d, effectiveN), effectiveN, insufficient: false };
 }

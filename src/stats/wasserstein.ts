@@ -1,4 +1,5 @@
-import { cdfLeft, cdfRight, type Moments, type TDigest } from '../sketch/index.ts';
+import type { Moments, TDigest } from '../sketch/index.ts';
+import { knotDistances, type KnotDistances } from './knot-walk.ts';
 import { insufficient, statistic, type Statistic } from './result.ts';
 
 /**
@@ -7,22 +8,13 @@ import { insufficient, statistic, type Statistic } from './result.ts';
  * (Vallender 1974; Ramdas, García Trillos & Cuturi, "On Wasserstein two-sample testing", 2017).
  * Both CDFs are piecewise linear between knots, so between consecutive knot values of either digest
  * the difference is linear and its absolute value integrates in closed form: the integral is exact for
- * the sketched distributions, tails to min/max included, with no grid to tune.
+ * the sketched distributions, tails to min/max included, with no grid to tune. One linear merge walk
+ * over the two sorted knot sequences (knot-walk.ts) visits every such interval.
  */
+const scratch: KnotDistances = { sup: 0, l1: 0 };
+
 export function wasserstein1(reference: TDigest, current: TDigest): number {
-  const a = reference.cdfKnots();
-  const b = current.cdfKnots();
-  const xs = Float64Array.from([...a.values, ...b.values]).sort();
-  let total = 0;
-  for (let i = 0; i + 1 < xs.length; i++) {
-    const x0 = xs[i] as number;
-    const x1 = xs[i + 1] as number;
-    if (x1 === x0) continue;
-    const d0 = cdfRight(a, x0) - cdfRight(b, x0);
-    const d1 = cdfLeft(a, x1) - cdfLeft(b, x1);
-    total += (x1 - x0) * meanAbsLinear(d0, d1);
-  }
-  return total;
+  return knotDistances(reference.cdfKnots(), current.cdfKnots(), scratch).l1;
 }
 
 /**
@@ -33,16 +25,12 @@ export function wasserstein1(reference: TDigest, current: TDigest): number {
  */
 export function wasserstein(reference: TDigest, current: TDigest, referenceMoments: Moments): Statistic {
   if (reference.count === 0 || current.count === 0) return insufficient(0);
-  const distance = wasserstein1(reference, current);
-  const sigma = referenceMoments.count > 0 ? referenceMoments.std() : 0;
-  const mean = referenceMoments.count > 0 ? Math.abs(referenceMoments.mean()) : 0;
-  const scale = sigma > 0 ? sigma : mean > 0 ? mean : 1;
-  return statistic(distance / scale);
+  return statistic(wasserstein1(reference, current) / wassersteinScale(referenceMoments));
 }
 
-/** Mean of |d| over an interval where d runs linearly from d0 to d1. */
-function meanAbsLinear(d0: number, d1: number): number {
-  if ((d0 >= 0 && d1 >= 0) || (d0 <= 0 && d1 <= 0)) return Math.abs(d0 + d1) / 2;
-  // Sign change: two triangles.
-  return (d0 * d0 + d1 * d1) / (2 * (Math.abs(d0) + Math.abs(d1)));
+/** The divisor of `wasserstein`: σ_ref, else |mean_ref|, else 1. */
+export function wassersteinScale(referenceMoments: Moments): number {
+  const sigma = referenceMoments.count > 0 ? referenceMoments.std() : 0;
+  const mean = referenceMoments.count > 0 ? Math.abs(referenceMoments.mean()) : 0;
+  return sigma > 0 ? sigma : mean > 0 ? mean : 1;
 }
