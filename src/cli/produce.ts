@@ -36,6 +36,11 @@ export function registerProduceCommand(program: Command): void {
     .option('--encoding <kind>', 'avro, json or mixed', 'avro')
     .option('--drift <step...>', 'drift steps, e.g. n3:mean+1sd@60s-180s c1:share(c2)x2@30s latency:x3@60s')
     .option('--seed <n>', 'random seed', integer('--seed'), 1)
+    .option('--classes <names>', 'classification: the prediction is one of these classes (comma-separated), with scores')
+    .option('--labels', "also send each prediction's label, after its delay, to the topology's labels topic")
+    .option('--label-accuracy <p>', 'classification: share of labels equal to the prediction', fraction('--label-accuracy'), 0.9)
+    .option('--label-noise <sd>', 'regression: label = prediction + N(0, sd²)', '0.1')
+    .option('--label-delay <range>', 'label delay, e.g. 2s or 1s-5s', '1s-5s')
     .action(async (options) => {
       const encoding = options.encoding as Encoding;
       if (!['avro', 'json', 'mixed'].includes(encoding)) throw new DriftwatchError('DW_ERR_USAGE', `--encoding: expected avro, json or mixed, got "${encoding}"`);
@@ -44,6 +49,15 @@ export function registerProduceCommand(program: Command): void {
       const topology = resolveTopology(options.topology as string | undefined);
       const topic = (options.topic as string | undefined) ?? topology.sources.predictions.topics?.[0];
       if (!topic) throw new DriftwatchError('DW_ERR_USAGE', 'the topology subscribes by pattern: name the topic with --topic');
+      const [delayFrom = '', delayTo = delayFrom] = String(options.labelDelay).split('-');
+      const delayMin = parseDuration(delayFrom);
+      const delayMax = parseDuration(delayTo);
+      if (delayMin === undefined || delayMax === undefined || delayMax < delayMin) {
+        throw new DriftwatchError('DW_ERR_USAGE', `--label-delay: expected a duration or a range such as 1s-5s, got "${options.labelDelay}"`);
+      }
+      const labelsTopic = topology.sources.labels.topics?.[0];
+      if (options.labels && !labelsTopic) throw new DriftwatchError('DW_ERR_USAGE', 'the topology reads labels by pattern: no labels topic to send to');
+      const classes = options.classes === undefined ? undefined : String(options.classes).split(',').filter((name) => name !== '');
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
@@ -68,7 +82,16 @@ export function registerProduceCommand(program: Command): void {
           errorRate: options.errors as number,
           latencyMedianMs: options.latency as number,
           drift: ((options.drift as string[] | undefined) ?? []).map(parseDriftStep),
+          ...(classes ? { classes } : {}),
         },
+        ...(options.labels && labelsTopic
+          ? {
+              labels: {
+                topic: labelsTopic,
+                spec: { seed: options.seed as number, accuracy: options.labelAccuracy as number, noise: Number(options.labelNoise), delayMs: { min: delayMin, max: delayMax } },
+              },
+            }
+          : {}),
         onProgress: ({ sent, elapsedMs }) => {
           if (tty) process.stderr.write(`\rsent ${sent} events in ${(elapsedMs / 1000).toFixed(1)} s`);
         },

@@ -23,6 +23,15 @@ export function renderStatus(report: StatusReport): string {
       `${model.predictor_name} / ${model.model_id} (${model.role})  total ${model.count_total}  window ${model.window.count}  ` +
         `errors ${pct(model.error_rate)}  latency p50 ${fmt(lat?.p50, 1)} p99 ${fmt(lat?.p99, 1)} ms`,
     );
+    const perf = model.performance;
+    if ((perf.labeled ?? 0) > 0) {
+      const parts = [`labeled ${perf.labeled} (coverage ${pct(perf.label_coverage)})`];
+      if (perf.accuracy !== undefined) parts.push(`accuracy ${fmt(perf.accuracy)}`, `macro F1 ${fmt(perf.f1_macro)}`);
+      if (perf.auc !== undefined) parts.push(`AUC ${fmt(perf.auc)}`);
+      if (perf.mae !== undefined) parts.push(`MAE ${fmt(perf.mae)}`, `RMSE ${fmt(perf.rmse)}`, `bias ${fmt(perf.bias)}`);
+      if (perf.label_delay_ms) parts.push(`label delay p50 ${fmt(perf.label_delay_ms.p50 / 1000, 1)} s`);
+      lines.push(`  performance: ${parts.join('  ')}`);
+    }
     const rows = Object.entries(model.features).map(([name, f]) => [
       name,
       f.type,

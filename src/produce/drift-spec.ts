@@ -9,10 +9,11 @@ import type { DriftStep } from './traffic.ts';
  *   n5:missing=0.3@30s-90s    30 % of n5 is missing
  *   latency:x3@60s            serving latency ×3
  *   errors:rate=0.1@60s-120s  10 % of requests fail
+ *   labels:accuracy=0.6@60s   labels agree with 60 % of class predictions (with `produce --labels`)
  */
 export function parseDriftStep(text: string): DriftStep {
   const fail = (why: string): never => {
-    throw new DriftwatchError('DW_ERR_USAGE', `--drift "${text}": ${why} (e.g. n3:mean+1sd@60s-180s, c1:share(c2)x2@30s, n5:missing=0.3@30s, latency:x3@60s, errors:rate=0.1@60s)`);
+    throw new DriftwatchError('DW_ERR_USAGE', `--drift "${text}": ${why} (e.g. n3:mean+1sd@60s-180s, c1:share(c2)x2@30s, n5:missing=0.3@30s, latency:x3@60s, errors:rate=0.1@60s, labels:accuracy=0.6@60s)`);
   };
   const match = /^([^:@]+):([^@]+)@([0-9a-z.]+)(?:-([0-9a-z.]+))?$/.exec(text.trim());
   if (!match) return fail('expected TARGET:CHANGE@FROM[-TO]');
@@ -30,6 +31,10 @@ export function parseDriftStep(text: string): DriftStep {
   if (target === 'errors') {
     if ((m = /^rate=([0-9.]+)$/.exec(change)) && Number(m[1]) <= 1) return { ...span, kind: 'errors', rate: Number(m[1]) };
     return fail('errors takes rate=R with R in [0, 1]');
+  }
+  if (target === 'labels') {
+    if ((m = /^accuracy=([0-9.]+)$/.exec(change)) && Number(m[1]) <= 1) return { ...span, kind: 'label-accuracy', accuracy: Number(m[1]) };
+    return fail('labels takes accuracy=A with A in [0, 1]');
   }
   if ((m = /^mean([+-][0-9.]+)sd$/.exec(change))) return { ...span, kind: 'mean-shift', feature: target, sigmas: Number(m[1]) };
   if ((m = /^share\(([^)]+)\)x([0-9.]+)$/.exec(change))) return { ...span, kind: 'category-share', feature: target, category: m[1]!, factor: Number(m[2]) };

@@ -3,6 +3,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { PredictionEvent } from '../events.ts';
 import { encodeAvro, encodeJson, predictionType } from './encode.ts';
+import { encodeLabelAvro, encodeLabelJson, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
 import { TrafficGenerator, type TrafficSpec } from './traffic.ts';
 
 export type Encoding = 'avro' | 'json' | 'mixed';
@@ -22,6 +23,8 @@ export interface ProduceOptions {
   onProgress?: (progress: { sent: number; elapsedMs: number }) => void;
   /** Sees every event produced (tests and benchmarks keep the truth this way). */
   onEvent?: (event: PredictionEvent) => void;
+  /** Also send each prediction's label to this topic once its delay has passed. */
+  labels?: { topic: string; spec: LabelSpec };
 }
 
 /** Sends in slices of 100 ms so that a rate holds smoothly and drift steps start on time. */
@@ -39,6 +42,11 @@ export async function produceTraffic(options: ProduceOptions): Promise<{ sent: n
       new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId('predictions-value'),
     );
     const generator = new TrafficGenerator(options.spec);
+    const labels = options.labels ? new LabelGenerator(options.labels.spec) : undefined;
+    const labelAvro = labelType();
+    const labelSchemaId = labels && options.encoding !== 'json' ? await new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId('labels-value') : 0;
+    // Labels wait here until their observed_at (sent_at + delay) has come.
+    let waiting: { due: number; value: Buffer; key: string }[] = [];
     const started = Date.now();
     const limit = options.count ?? Number.POSITIVE_INFINITY;
     const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs;
@@ -52,6 +60,17 @@ export async function produceTraffic(options: ProduceOptions): Promise<{ sent: n
         for (let i = 0; i < due; i++) {
           const event = generator.next(Date.now(), elapsed);
           options.onEvent?.(event);
+          if (labels) {
+            let accuracy = options.labels!.spec.accuracy;
+            for (const step of options.spec.drift) {
+              if (step.kind === 'label-accuracy' && elapsed >= step.fromMs && (step.toMs === undefined || elapsed < step.toMs)) accuracy = step.accuracy;
+            }
+            const label = labels.label(event, accuracy);
+            if (label) {
+              const value = options.encoding === 'json' ? encodeLabelJson(label) : encodeLabelAvro(labelAvro, labelSchemaId, label);
+              waiting.push({ due: label.observed_at, value, key: label.prediction_id });
+            }
+          }
           const avro = options.encoding === 'avro' || (options.encoding === 'mixed' && (sent + i) % 2 === 0);
           messages.push({ key: event.prediction_id, value: avro ? encodeAvro(type, schemaId, event) : encodeJson(event) });
         }
@@ -62,7 +81,23 @@ export async function produceTraffic(options: ProduceOptions): Promise<{ sent: n
         sent += due;
         options.onProgress?.({ sent, elapsedMs: Date.now() - started });
       }
+      if (options.labels && waiting.length > 0) {
+        const now = Date.now();
+        const ready = waiting.filter((label) => label.due <= now);
+        waiting = waiting.filter((label) => label.due > now);
+        for (let i = 0; i < ready.length; i += SEND_CHUNK) {
+          await producer.send({ topic: options.labels.topic, messages: ready.slice(i, i + SEND_CHUNK).map(({ key, value }) => ({ key, value })) });
+        }
+      }
       if (options.rate > 0) await sleep(Math.max(0, SLICE_MS - (Date.now() - sliceStart)));
+    }
+    // The last predictions' labels are still due: send them when their delay has passed.
+    if (options.labels && waiting.length > 0 && !options.signal?.aborted) {
+      const last = Math.max(...waiting.map((label) => label.due));
+      await sleep(Math.max(0, last - Date.now()), undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);
+      for (let i = 0; i < waiting.length; i += SEND_CHUNK) {
+        await producer.send({ topic: options.labels.topic, messages: waiting.slice(i, i + SEND_CHUNK).map(({ key, value }) => ({ key, value })) });
+      }
     }
     return { sent, elapsedMs: Date.now() - started };
   } finally {

@@ -8,6 +8,7 @@ export type DriftStep = { fromMs: number; toMs?: number } & (
   | { kind: 'missing'; feature: string; rate: number }
   | { kind: 'latency'; factor: number }
   | { kind: 'errors'; rate: number }
+  | { kind: 'label-accuracy'; accuracy: number }
 );
 
 export interface TrafficSpec {
