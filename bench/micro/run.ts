@@ -2,8 +2,10 @@
  * Micro benchmarks for the hot pure functions: t-digest add/merge/encode/decode/quantile/cdf, every
  * drift statistic, and the npm `tdigest` package's add in the same run for comparison.
  * Writes bench/results/micro.json and prints a table. Run: npm run bench:micro
+ * A shorter run of some tasks: BENCH_FILTER=<regexp on task names> npm run bench:micro (their rows in
+ * micro.json are replaced, the others kept).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +50,7 @@ for (const x of values) refMoments.add(x);
 const curMoments = new Moments();
 for (const x of shifted) curMoments.add(x);
 const encoded = ref.encode();
+const encodedCur = cur.encode();
 const parts = Array.from({ length: 20 }, (_, p) => digestOf(values.subarray(p * 5000, (p + 1) * 5000)));
 const categories = (shift: number) => {
   const counts = new CategoryCounts();
@@ -60,8 +63,19 @@ const curCategories = categories(0.3);
 const bench = new Bench({ name: 'driftwatch micro', time: 1000, warmupTime: 200 });
 /** Tasks whose one operation handles BATCH values: reported as values/s too. */
 const batched = new Set<string>();
+const filter = process.env.BENCH_FILTER === undefined ? undefined : new RegExp(process.env.BENCH_FILTER);
+interface Tasks {
+  add(name: string, fn: () => void): Tasks;
+}
+/** Adds tasks, skipping those BENCH_FILTER does not match. */
+const tasks: Tasks = {
+  add(name, fn) {
+    if (filter === undefined || filter.test(name)) bench.add(name, fn);
+    return tasks;
+  },
+};
 
-bench
+tasks
   .add('tdigest add (driftwatch, 1e5 values)', () => {
     const digest = new TDigest();
     for (let i = 0; i < BATCH; i++) digest.add(values[i] as number);
@@ -109,6 +123,9 @@ bench
   .add('numericDrift (all numeric statistics)', () => {
     numericDrift({ digest: ref, moments: refMoments }, { digest: cur, moments: curMoments });
   })
+  .add('numericDrift (current digest decoded, knots rebuilt)', () => {
+    numericDrift({ digest: ref, moments: refMoments }, { digest: TDigest.decode(encodedCur), moments: curMoments });
+  })
   .add('js distance (categorical, 50 categories)', () => {
     jsDistanceCategorical(refCategories, curCategories);
   })
@@ -127,7 +144,7 @@ for (const name of ['tdigest add (driftwatch, 1e5 values)', 'tdigest add (npm td
 
 await bench.run();
 
-const results = bench.tasks.map((task) => {
+const measured = bench.tasks.map((task) => {
   const result = task.result;
   if (result === undefined || result.error !== undefined || result.throughput === undefined) {
     throw new Error(`benchmark "${task.name}" failed: ${String(result?.error)}`);
@@ -162,12 +179,21 @@ const sizes = {
 };
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'micro.json');
+type Row = (typeof measured)[number];
+let results: Row[] = measured;
+if (filter !== undefined && existsSync(out)) {
+  // A filtered run replaces its own rows and keeps the rest, in their order.
+  const previous = (JSON.parse(readFileSync(out, 'utf8')) as { results: Row[] }).results;
+  const fresh = new Map(measured.map((r) => [r.name, r]));
+  results = previous.map((r) => fresh.get(r.name) ?? r);
+  for (const r of measured) if (!previous.some((p) => p.name === r.name)) results.push(r);
+}
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ machine, sizes, results }, null, 2)}\n`);
 
 console.log(`machine: ${machine.cpu}, ${machine.nproc} cores, node ${machine.node}`);
 console.table(
-  results.map((r) => ({
+  measured.map((r) => ({
     task: r.name,
     'ops/s': r.ops_per_s.toLocaleString('en-US'),
     'mean µs': r.mean_us.toFixed(2),
