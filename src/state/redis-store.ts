@@ -367,9 +367,23 @@ export class RedisStateStore {
   }
 
   /** One merged summary per bucket start (empty buckets included), read in one round trip. */
+  /**
+   * One merged summary per bucket start (empty buckets included), read in one round trip. A reader
+   * that merged a list of several deltas writes the merge back (the compaction script's compare-and-set
+   * keeps it safe against concurrent appends), so the next read of the bucket decodes one element.
+   */
   async buckets(model: string, resolution: Resolution, starts: readonly number[]): Promise<ModelSummary[]> {
-    const lists = await this.lists(model, starts.map((start) => this.keys.bucket(resolution, model, start)));
-    return lists.map((blobs) => ModelSummary.mergeAll(blobs));
+    const keys = starts.map((start) => this.keys.bucket(resolution, model, start));
+    const lists = await this.lists(model, keys);
+    return lists.map((blobs, index) => {
+      const merged = ModelSummary.mergeAll(blobs);
+      if (blobs.length >= 2) {
+        this.redis
+          .dwCompactList(keys[index]!, blobs.length, merged.encode(), sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!))
+          .catch(() => undefined); // a lost race or a blip: the list is merged again on a later read
+      }
+      return merged;
+    });
   }
 
   /** The merged performance (labels joined to predictions made in [from, to)) at one resolution. */
