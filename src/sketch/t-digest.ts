@@ -74,8 +74,11 @@ export class TDigest {
   private weightedWeights: number[] = [];
   private weightedTotal = 0;
   // Centroids of merged digests, sorted, waiting for the next compression.
-  private pending: Stream = newStream(0);
+  private pending: Stream = EMPTY_STREAM;
   private pendingWeight = 0;
+  // The previous pending stream, reused as the next merge's target: merging k digests in a row then
+  // allocates O(log k) streams instead of k (allocation and its garbage collection dominated reads).
+  private spare: Stream = EMPTY_STREAM;
 
   // Scratch for merge passes, reused.
   private scratch: Stream;
@@ -98,7 +101,7 @@ export class TDigest {
     // past that the sort dominates, so larger buffers buy no speed (measured: 10δ..100δ within ±10%).
     this.buffer = new Float64Array(32);
     this.maxBuffer = 20 * compression;
-    this.scratch = newStream(0);
+    this.scratch = EMPTY_STREAM;
   }
 
   /** Adds `weight` (a positive integer) occurrences of x. NaN and ±Infinity are rejected. */
@@ -136,7 +139,11 @@ export class TDigest {
     other.flush();
     if (other.size === 0) return this;
     const incoming = other.view();
-    this.pending = mergeStreams(this.pending, incoming, newStream(this.pending.n + incoming.n));
+    const need = this.pending.n + incoming.n;
+    const target = this.spare.means.length >= need ? this.spare : newStream(Math.max(need, 2 * this.pending.means.length));
+    const merged = mergeStreams(this.pending, incoming, target);
+    this.spare = this.pending;
+    this.pending = merged;
     this.pendingWeight += other.centroidWeight;
     this.knots = undefined;
     if (this.pending.n >= 32 * (this.compression + 10)) this.flush();
@@ -385,7 +392,9 @@ export class TDigest {
     this.weightedValues = [];
     this.weightedWeights = [];
     this.weightedTotal = 0;
-    this.pending = newStream(0);
+    // Released, not kept: a long-lived digest (a cached reference) should not hold merge buffers.
+    this.pending = EMPTY_STREAM;
+    this.spare = EMPTY_STREAM;
     this.pendingWeight = 0;
     this.compress(merged);
   }
@@ -526,6 +535,8 @@ interface Stream {
 
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_U8 = new Uint8Array(0);
+/** Never written to: mergeStreams allocates when a target is too small, and this one has no room. */
+const EMPTY_STREAM: Stream = { means: EMPTY_F64, weights: EMPTY_F64, pure: EMPTY_U8, n: 0 };
 
 function newStream(capacity: number): Stream {
   return { means: new Float64Array(capacity), weights: new Float64Array(capacity), pure: new Uint8Array(capacity), n: 0 };
