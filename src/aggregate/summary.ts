@@ -67,6 +67,29 @@ export class ValueSummary {
     if (this.categories) writer.bytes(this.categories.encode());
   }
 
+  /** Merges an encoded ValueSummary in without building it (digests fold their bytes in directly). */
+  mergeFrom(reader: ByteReader): void {
+    this.logged += reader.varint();
+    this.nulls += reader.varint();
+    this.defaults += reader.varint();
+    const flags = reader.u8();
+    if (flags & 1) {
+      const moments = Moments.decode(reader.bytes());
+      const digest = reader.bytes();
+      if (this.numeric) {
+        this.numeric.moments.merge(moments);
+        this.numeric.digest.mergeEncoded(digest);
+      } else {
+        this.numeric = { moments, digest: TDigest.decode(digest) };
+      }
+    }
+    if (flags & 2) {
+      const categories = CategoryCounts.decode(reader.bytes());
+      if (this.categories) this.categories.merge(categories);
+      else this.categories = categories;
+    }
+  }
+
   static decodeFrom(reader: ByteReader): ValueSummary {
     const summary = new ValueSummary();
     summary.logged = reader.varint();
@@ -150,7 +173,27 @@ export class ModelSummary {
 
   /** Decodes and merges many stored summaries (a bucket's appended deltas, or a window's buckets). */
   static mergeAll(encoded: Iterable<Buffer>): ModelSummary {
-    return ModelSummary.combine(Array.from(encoded, (bytes) => ModelSummary.decode(bytes)));
+    let total: ModelSummary | undefined;
+    for (const bytes of encoded) {
+      if (total) total.mergeEncoded(bytes);
+      else total = ModelSummary.decode(bytes);
+    }
+    return total ?? new ModelSummary();
+  }
+
+  /** `merge(ModelSummary.decode(bytes))` without building the decoded summary. */
+  mergeEncoded(bytes: Buffer): void {
+    const reader = new ByteReader(bytes, 'model summary');
+    const version = reader.u8();
+    if (version !== FORMAT_VERSION) reader.fail(`unknown version ${version}`);
+    this.count += reader.varint();
+    this.errors += reader.varint();
+    this.overflowFeatures += reader.varint();
+    this.latency.mergeEncoded(reader.bytes());
+    this.prediction.mergeFrom(reader);
+    const features = reader.varint();
+    for (let i = 0; i < features; i++) this.feature(reader.string()).mergeFrom(reader);
+    reader.end();
   }
 
   /**

@@ -298,67 +298,37 @@ export class TDigest {
 
   /** Inverse of encode; rejects anything encode could not have produced with DW_ERR_VALUE. */
   static decode(bytes: Uint8Array): TDigest {
-    const input = new ByteReader(bytes, 't-digest');
-    const version = input.u8();
-    if (version !== VERSION) input.fail(`unknown version ${version}`);
-    const flags = input.u8();
-    if (flags !== 0 && flags !== FLAG_SINGLETONS) input.fail(`unknown flags ${flags}`);
-    const compression = input.varint();
-    if (compression < MIN_COMPRESSION || compression > MAX_COMPRESSION) input.fail(`compression ${compression}`);
-    const size = input.varint();
-    const singletons = flags === FLAG_SINGLETONS;
-    if (size * 8 > input.remaining) input.fail(`${size} centroids do not fit`);
-    if (!singletons && size === 0) input.fail('weighted form without centroids');
-    const digest = new TDigest(compression);
-    digest.ensureCapacity(size);
-    let min = Number.NaN;
-    let max = Number.NaN;
-    if (!singletons) {
-      min = input.f64();
-      max = input.f64();
-    }
-    let previous = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < size; i++) {
-      const mean = input.f64();
-      if (!Number.isFinite(mean)) input.fail('non-finite centroid');
-      if (mean < previous) input.fail('centroids out of order');
-      digest.means[i] = mean;
-      previous = mean;
-    }
-    let total = 0;
-    for (let i = 0; i < size; i++) {
-      if (singletons) {
-        digest.weights[i] = 1;
-        digest.pure[i] = 1;
-        total += 1;
-        continue;
-      }
-      const packed = input.varint();
-      const weight = Math.floor(packed / 2);
-      const pure = packed % 2;
-      if (weight < 1) input.fail('zero weight');
-      if (weight === 1 && pure === 0) input.fail('single item cannot be mixed');
-      digest.weights[i] = weight;
-      digest.pure[i] = pure;
-      total += weight;
-    }
-    input.end();
-    if (!Number.isSafeInteger(total)) input.fail('total weight out of range');
-    if (size > 0) {
-      if (singletons) {
-        min = digest.means[0] as number;
-        max = digest.means[size - 1] as number;
-      }
-      if (!Number.isFinite(min) || !Number.isFinite(max)) input.fail('non-finite min/max');
-      if (!(min <= (digest.means[0] as number) && max >= (digest.means[size - 1] as number))) {
-        input.fail('min/max outside the centroids');
-      }
-      digest.minValue = min;
-      digest.maxValue = max;
-    }
-    digest.size = size;
-    digest.centroidWeight = total;
+    const header = readHeader(bytes);
+    const digest = new TDigest(header.compression);
+    digest.ensureCapacity(header.size);
+    const read = readCentroids(header, digest.view());
+    digest.minValue = read.min;
+    digest.maxValue = read.max;
+    digest.size = header.size;
+    digest.centroidWeight = read.total;
     return digest;
+  }
+
+  /**
+   * Folds an encoded digest in, as `merge(TDigest.decode(bytes))` would, without building the decoded
+   * digest: reading a window merges thousands of stored digests a tick, and their allocations cost
+   * more than the merging.
+   */
+  mergeEncoded(bytes: Uint8Array): this {
+    const header = readHeader(bytes);
+    if (DECODE_SCRATCH.means.length < header.size) DECODE_SCRATCH = newStream(Math.max(header.size, 2 * DECODE_SCRATCH.means.length));
+    const { total } = readCentroids(header, DECODE_SCRATCH);
+    if (header.size === 0) return this;
+    const incoming: Stream = { means: DECODE_SCRATCH.means, weights: DECODE_SCRATCH.weights, pure: DECODE_SCRATCH.pure, n: header.size };
+    const need = this.pending.n + incoming.n;
+    const target = this.spare.means.length >= need ? this.spare : newStream(Math.max(need, 2 * this.pending.means.length));
+    const merged = mergeStreams(this.pending, incoming, target);
+    this.spare = this.pending;
+    this.pending = merged;
+    this.pendingWeight += total;
+    this.knots = undefined;
+    if (this.pending.n >= 32 * (this.compression + 10)) this.flush();
+    return this;
   }
 
   private bufferFull(): void {
@@ -583,4 +553,78 @@ function mergeStreams(a: Stream, b: Stream, target: Stream): Stream {
 
 function nonFinite(x: number): DriftwatchError {
   return new DriftwatchError('DW_ERR_VALUE', `t-digest cannot take ${String(x)}: values must be finite numbers`);
+}
+
+/** Centroids read by mergeEncoded land here (one thread: reused, grown as needed). */
+let DECODE_SCRATCH: Stream = newStream(256);
+
+interface EncodedHeader {
+  input: ByteReader;
+  compression: number;
+  size: number;
+  singletons: boolean;
+}
+
+function readHeader(bytes: Uint8Array): EncodedHeader {
+  const input = new ByteReader(bytes, 't-digest');
+  const version = input.u8();
+  if (version !== VERSION) input.fail(`unknown version ${version}`);
+  const flags = input.u8();
+  if (flags !== 0 && flags !== FLAG_SINGLETONS) input.fail(`unknown flags ${flags}`);
+  const compression = input.varint();
+  if (compression < MIN_COMPRESSION || compression > MAX_COMPRESSION) input.fail(`compression ${compression}`);
+  const size = input.varint();
+  const singletons = flags === FLAG_SINGLETONS;
+  if (size * 8 > input.remaining) input.fail(`${size} centroids do not fit`);
+  if (!singletons && size === 0) input.fail('weighted form without centroids');
+  return { input, compression, size, singletons };
+}
+
+/** Reads and checks the centroids of an encoded digest into `out` (which has room for them). */
+function readCentroids({ input, size, singletons }: EncodedHeader, out: Stream): { min: number; max: number; total: number } {
+  const means = out.means;
+  const weights = out.weights as Float64Array;
+  const pure = out.pure as Uint8Array;
+  let min = Number.NaN;
+  let max = Number.NaN;
+  if (!singletons) {
+    min = input.f64();
+    max = input.f64();
+  }
+  let previous = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < size; i++) {
+    const mean = input.f64();
+    if (!Number.isFinite(mean)) input.fail('non-finite centroid');
+    if (mean < previous) input.fail('centroids out of order');
+    means[i] = mean;
+    previous = mean;
+  }
+  let total = 0;
+  for (let i = 0; i < size; i++) {
+    if (singletons) {
+      weights[i] = 1;
+      pure[i] = 1;
+      total += 1;
+      continue;
+    }
+    const packed = input.varint();
+    const weight = Math.floor(packed / 2);
+    const isPure = packed % 2;
+    if (weight < 1) input.fail('zero weight');
+    if (weight === 1 && isPure === 0) input.fail('single item cannot be mixed');
+    weights[i] = weight;
+    pure[i] = isPure;
+    total += weight;
+  }
+  input.end();
+  if (!Number.isSafeInteger(total)) input.fail('total weight out of range');
+  if (size > 0) {
+    if (singletons) {
+      min = means[0] as number;
+      max = means[size - 1] as number;
+    }
+    if (!Number.isFinite(min) || !Number.isFinite(max)) input.fail('non-finite min/max');
+    if (!(min <= (means[0] as number) && max >= (means[size - 1] as number))) input.fail('min/max outside the centroids');
+  }
+  return { min, max, total };
 }

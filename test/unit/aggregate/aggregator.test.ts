@@ -88,6 +88,23 @@ describe('ModelSummary', () => {
     expect(Math.abs(merged.features.get('a')!.numeric!.digest.quantile(0.9) - 270)).toBeLessThan(2);
   });
 
+  it('merging encoded summaries directly gives the same bytes as decoding and merging them', () => {
+    const blobs = [0, 1, 2, 3, 4].map((part) => {
+      const aggregator = new Aggregator({ ...options, maxFeaturesPerModel: 10 });
+      for (let i = 0; i < 400; i++) {
+        const x = part * 400 + i;
+        aggregator.record(event({ features: { a: Math.sin(x) * 100, b: `c${x % 9}`, c: x % 7 === 0 ? null : x / 3 }, latency_ms: x % 37, prediction: x % 5 }));
+      }
+      return aggregator.drain().deltas[0]!.summary.encode();
+    });
+    const decoded = ModelSummary.decode(blobs[0]!);
+    for (const blob of blobs.slice(1)) decoded.merge(ModelSummary.decode(blob));
+    const direct = ModelSummary.mergeAll(blobs);
+    expect(direct.count).toBe(2000);
+    expect(direct.encode().equals(decoded.encode())).toBe(true);
+    expect(() => direct.mergeEncoded(Buffer.from([1, 2, 3]))).toThrow(/cannot decode model summary/);
+  });
+
   it('rejects garbage bytes instead of returning nonsense', () => {
     expect(() => ModelSummary.decode(Buffer.from([9, 1, 2]))).toThrow();
     expect(() => ModelSummary.decode(Buffer.from([1, 5]))).toThrow();
