@@ -77,6 +77,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
   await clearPrefix(store);
+  // A fresh start: the state is cleared, so the group's old offsets go too (it then starts at the end).
+  const admin = new Kafka({ clientId: 'driftwatch-demo-admin', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.deleteGroups([topology.sources.group_id]).catch(() => undefined);
+  await admin.disconnect();
   const dataDir = join(stack.stackDir, 'demo');
   mkdirSync(dataDir, { recursive: true });
   const trainingFile = join(dataDir, 'training.csv');
