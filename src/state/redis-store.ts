@@ -104,6 +104,8 @@ export class RedisStateStore {
   private readonly compactAt: number;
   private readonly compactionQueue = new Set<string>();
   private compactionsInFlight = 0;
+  private readonly running = new Set<Promise<unknown>>();
+  private closing = false;
   /** Features this worker saw admitted into their model's registry (bounded by the caps). */
   private readonly admitted = new Map<string, Set<string>>();
 
@@ -321,12 +323,14 @@ export class RedisStateStore {
       const key = this.compactionQueue.values().next().value as string;
       this.compactionQueue.delete(key);
       this.compactionsInFlight++;
-      this.compact(key)
+      const running = this.compact(key)
         .catch((error: unknown) => onError(key, error))
         .finally(() => {
           this.compactionsInFlight--;
-          this.scheduleCompaction([], onError);
+          this.running.delete(running);
+          if (!this.closing) this.scheduleCompaction([], onError);
         });
+      this.running.add(running);
     }
   }
 
@@ -418,6 +422,10 @@ export class RedisStateStore {
   }
 
   async close(): Promise<void> {
+    // Compactions in flight finish first (the queue is dropped: the lists are merged on a later read).
+    this.closing = true;
+    this.compactionQueue.clear();
+    await Promise.allSettled([...this.running]);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -1,0 +1,196 @@
+/**
+ * State size: Redis bytes per monitored feature series at the default retention (fine 1-minute buckets
+ * kept 90 minutes, coarse 1-hour buckets kept 48 hours), in the steady state of a stream of 100 events/s
+ * per model.
+ *
+ * How: a simulated clock. Event time starts at an hour boundary H and runs 92.5 minutes; the traffic
+ * (DEFAULT_TRAFFIC: 16 numeric + 4 categorical features, 1 % missing, 2 % defaults, 0.5 % errors) is
+ * written through the real write path (SimulatedWriter: Aggregator → applyBatch → compaction when a list
+ * reaches 16 elements). A bucket list then holds one merged summary plus the last r appended deltas,
+ * r = (appends − 1) mod 15; what r deltas weigh depends on how many events of the model one batch
+ * carries, so the batch schedule is explicit:
+ *  - `tail` (the bar figure): a worker keeping up with 100 events/s per model fetches small batches
+ *    (kafkajs returns as soon as anything is there; the real-time detection run reports the mean batch
+ *    size). Each minute is written in 5-second batches, then its last 15–29 batches (random per minute,
+ *    so r varies) carry `tailEvents` events per model each: the deltas that stay uncompacted are small.
+ *  - `uniform`: every batch carries ~`batchMs` of traffic (random 0.5–1.5 × batchMs): e.g. a worker
+ *    flushing once a second, 100 events per model per delta — a sensitivity figure.
+ * A worker also evaluates (the default): an EvaluationLoop (baselines loaded, the default reference
+ * kind, so it reads the current window's fine buckets and no coarse ones) ticks every 10 s of event
+ * time during the stream, and its reads write merged buckets back (RedisStateStore.buckets), as a
+ * running worker's do. `evaluate: false` leaves that out.
+ * At that moment the buckets Redis still holds in a steady stream are:
+ *  - fine: every bucket whose last write (its end) is less than keep + bucket = 91 min old, i.e. the 92
+ *    buckets after H (the bucket starting at H has expired: deleted here, as its TTL would have);
+ *  - coarse: the partial current hour H+1h, the complete hour H (streamed), and the 48 hours before H,
+ *    which a steady stream has filled exactly like H: copies of H's complete coarse bucket (DUMP/RESTORE).
+ * Then MEMORY USAGE (SAMPLES 0: exact) of every key under the prefix (SCAN), divided by the number of
+ * feature series: models × 21 (20 features + the prediction). Label-join records are per prediction, not
+ * per series: measured in the ingest phase and reported beside this.
+ */
+import { Redis } from 'ioredis';
+import { storeOptions } from '../../src/pipeline.ts';
+import { DEFAULT_TRAFFIC } from '../../src/produce/traffic.ts';
+import { createRandom } from '../../src/random.ts';
+import { modelKey, RedisStateStore } from '../../src/state/index.ts';
+import type { Producer } from 'kafkajs';
+import { benchKafka, benchTopology, createTopics, deletePrefix, loadBaselines, REDIS_URL, requireRedisRoom, round, SimulatedWriter, type PhaseNames } from './common.ts';
+import { alertProducer, evaluationRig, type Rig } from './rig.ts';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const TICK = 10_000;
+
+async function baselineMemory(redis: Redis, root: string): Promise<number> {
+  let bytes = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}:baseline:*`, 'COUNT', 1000);
+    for (const key of keys) bytes += Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+    cursor = next;
+  } while (cursor !== '0');
+  return bytes;
+}
+
+export type StateSchedule = { kind: 'tail'; tailEvents: number } | { kind: 'uniform'; batchMs: number };
+
+export async function measureStateSize(input: { names: PhaseNames; models: number; ratePerModel: number; schedule: StateSchedule; evaluate: boolean }) {
+  const topology = benchTopology(input.names);
+  const { fine, coarse } = topology.state.retention;
+  const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
+  const redis = new Redis(REDIS_URL);
+  let producer: Producer | undefined;
+  let rig: Rig | undefined;
+  const admin = benchKafka(`${input.names.stem}-admin`).admin();
+  await admin.connect();
+  if (input.evaluate) await createTopics(admin, [{ topic: topology.sinks.alerts_topic, numPartitions: 1 }]);
+  try {
+    await requireRedisRoom(redis, input.models * 8 * 2 ** 20, 'the state-size phase');
+    const spec = { ...DEFAULT_TRAFFIC, seed: 301, models: input.models };
+    const seriesPerModel = spec.numericFeatures + spec.categoricalFeatures + 1;
+    // Event time: any hour boundary (TTLs run on Redis' clock; bucket keys only name event time).
+    const H = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
+    const T = H + 92 * MINUTE + 30_000;
+    const writer = new SimulatedWriter(store, topology, spec, input.ratePerModel, H);
+    const started = performance.now();
+    const random = createRandom(17);
+    const { schedule } = input;
+    // The evaluation loop, ticking every 10 s of event time as the batches reach it.
+    if (input.evaluate) {
+      producer = await alertProducer(`${input.names.stem}-producer`);
+      rig = evaluationRig(topology, producer, `${input.names.stem}-worker`);
+      await loadBaselines(rig.store, spec, 20_000);
+    }
+    let nextTick = H + TICK;
+    let ticks = 0;
+    const batch = async (start: number, end: number) => {
+      await writer.writeBatch(start, end);
+      while (rig && nextTick <= end) {
+        await rig.loop.tick(nextTick);
+        nextTick += TICK;
+        ticks++;
+      }
+    };
+    if (schedule.kind === 'uniform') {
+      for (let start = H; start < T; ) {
+        const end = Math.min(T, start + Math.round(schedule.batchMs * (0.5 + random.next())));
+        await batch(start, end);
+        start = end;
+      }
+    } else {
+      const tailBatchMs = (schedule.tailEvents * 1000) / input.ratePerModel;
+      for (let minute = H; minute < T; minute += MINUTE) {
+        const minuteEnd = Math.min(T, minute + MINUTE);
+        const tailStart = minuteEnd - (15 + Math.floor(15 * random.next())) * tailBatchMs;
+        for (let start = minute; start < tailStart; start += 5000) await batch(start, Math.min(tailStart, start + 5000));
+        for (let start = tailStart; start < minuteEnd; start += tailBatchMs) await batch(start, Math.min(minuteEnd, start + tailBatchMs));
+      }
+    }
+    // Write-backs are fire-and-forget: let the last ones land.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const baselineBytes = rig ? await baselineMemory(redis, rig.store.keys.root) : 0;
+    const writeSeconds = (performance.now() - started) / 1000;
+
+    const models = Array.from({ length: input.models }, (_, i) => modelKey(spec.predictor, `${spec.predictor}-v${i + 1}`));
+    // A fine bucket lives until keep + bucket after its last write (its end): older ones have expired.
+    let expired = 0;
+    for (const model of models) {
+      for (let start = H; start + fine.bucket + fine.keep + fine.bucket <= T; start += fine.bucket) expired += await redis.unlink(store.keys.bucket('fine', model, start));
+    }
+    // The 48 complete hours before H: the same content as H's complete coarse bucket.
+    let copies = 0;
+    for (const model of models) {
+      const source = store.keys.bucket('coarse', model, H);
+      const dump = await redis.dumpBuffer(source);
+      const ttl = await redis.pttl(source);
+      if (!dump) throw new Error(`${source} is missing`);
+      for (let start = H - coarse.bucket; start + coarse.bucket + coarse.keep + coarse.bucket > T; start -= coarse.bucket) {
+        await redis.restore(store.keys.bucket('coarse', model, start), Math.max(ttl, 1), dump, 'REPLACE');
+        copies++;
+      }
+    }
+
+    // Every key of the prefix, by kind.
+    const kinds = new Map<string, { keys: number; bytes: number; elements: number }>();
+    let cursor = '0';
+    const root = store.keys.root;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}*`, 'COUNT', 1000);
+      for (const key of keys) {
+        const bytes = Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+        const kind = key.startsWith(`${root}:b:fine:`)
+          ? 'fine buckets'
+          : key.startsWith(`${root}:b:coarse:`)
+            ? 'coarse buckets'
+            : key.startsWith(`${root}:baseline:`)
+              ? 'baselines (not counted: loaded reference, not retention)'
+              : 'other keys (models, features, totals, alert states, leases)';
+        const elements = kind.endsWith('buckets') ? await redis.llen(key) : 0;
+        const entry = kinds.get(kind) ?? { keys: 0, bytes: 0, elements: 0 };
+        entry.keys++;
+        entry.bytes += bytes;
+        entry.elements += elements;
+        kinds.set(kind, entry);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    const total = [...kinds.entries()].filter(([kind]) => !kind.startsWith('baselines')).reduce((sum, [, kind]) => sum + kind.bytes, 0);
+    const series = input.models * seriesPerModel;
+    return {
+      models: input.models,
+      series,
+      series_per_model: seriesPerModel,
+      rate_per_model: input.ratePerModel,
+      schedule,
+      simulated_minutes_streamed: round((T - H) / MINUTE, 1),
+      events_written: writer.stats.events,
+      apply_batches: writer.stats.batches,
+      compactions: writer.stats.compactions,
+      evaluated: input.evaluate,
+      evaluation_ticks: ticks,
+      baseline_bytes_per_series: Math.round(baselineBytes / (input.models * seriesPerModel)),
+      fine_buckets_expired_deleted: expired,
+      coarse_buckets_copied: copies,
+      write_seconds: round(writeSeconds, 1),
+      total_bytes: total,
+      bytes_per_series: Math.round(total / series),
+      kib_per_series: round(total / series / 1024, 1),
+      by_kind: [...kinds.entries()].map(([kind, entry]) => ({
+        kind,
+        keys: entry.keys,
+        bytes: entry.bytes,
+        kib_per_series: round(entry.bytes / series / 1024, 1),
+        mean_list_length: entry.elements > 0 ? round(entry.elements / entry.keys, 1) : undefined,
+        mean_bytes_per_key: Math.round(entry.bytes / entry.keys),
+      })),
+    };
+  } finally {
+    await rig?.close();
+    await producer?.disconnect();
+    await deletePrefix(redis, topology.state.key_prefix);
+    redis.disconnect();
+    await store.close();
+    if (input.evaluate) await admin.deleteTopics({ topics: [topology.sinks.alerts_topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
