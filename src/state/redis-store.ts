@@ -90,6 +90,7 @@ export interface Totals {
 }
 
 const COMPACTIONS_IN_FLIGHT = 2;
+const WRITE_BACKS_IN_FLIGHT = 8;
 const MAX_QUEUED_COMPACTIONS = 10_000;
 
 const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('hex');
@@ -105,6 +106,7 @@ export class RedisStateStore {
   private readonly compactionQueue = new Set<string>();
   private compactionsInFlight = 0;
   private readonly running = new Set<Promise<unknown>>();
+  private writeBacksInFlight = 0;
   private closing = false;
   /** Features this worker saw admitted into their model's registry (bounded by the caps). */
   private readonly admitted = new Map<string, Set<string>>();
@@ -381,10 +383,13 @@ export class RedisStateStore {
     const lists = await this.lists(model, keys);
     return lists.map((blobs, index) => {
       const merged = ModelSummary.mergeAll(blobs);
-      if (blobs.length >= 2) {
+      // Bounded: a tick over thousands of models must not queue thousands of merged blobs at once.
+      if (blobs.length >= 2 && this.writeBacksInFlight < WRITE_BACKS_IN_FLIGHT) {
+        this.writeBacksInFlight++;
         this.redis
           .dwCompactList(keys[index]!, blobs.length, merged.encode(), sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!))
-          .catch(() => undefined); // a lost race or a blip: the list is merged again on a later read
+          .catch(() => undefined) // a lost race or a blip: the list is merged again on a later read
+          .finally(() => this.writeBacksInFlight--);
       }
       return merged;
     });
