@@ -93,6 +93,25 @@ const COMPACTIONS_IN_FLIGHT = 2;
 const WRITE_BACKS_IN_FLIGHT = 8;
 const MAX_QUEUED_COMPACTIONS = 10_000;
 
+/**
+ * The KEYS of one apply-batch call, numbered as the ops refer to them: KEYS[1] is the watermark hash,
+ * and every other key gets its 1-based index the first time an op names it.
+ */
+function scriptKeys(watermarks: string): { keys: string[]; ref: (key: string) => number } {
+  const keys = [watermarks];
+  const index = new Map<string, number>([[watermarks, 1]]);
+  const ref = (key: string): number => {
+    let at = index.get(key);
+    if (at === undefined) {
+      keys.push(key);
+      at = keys.length;
+      index.set(key, at);
+    }
+    return at;
+  };
+  return { keys, ref };
+}
+
 const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('hex');
 
 /**
@@ -138,17 +157,7 @@ export class RedisStateStore {
   }
 
   async applyBatch(batch: BatchWrite): Promise<BatchResult> {
-    const keyIndex = new Map<string, number>();
-    const keys: string[] = [this.keys.watermarks()];
-    const ref = (key: string): number => {
-      let index = keyIndex.get(key);
-      if (index === undefined) {
-        keys.push(key);
-        index = keys.length; // Lua KEYS are 1-based
-        keyIndex.set(key, index);
-      }
-      return index;
-    };
+    const { keys, ref } = scriptKeys(this.keys.watermarks());
     // Registry admissions first: the totals ops that follow depend on them.
     const admissions: (string | number | Buffer)[] = [];
     const ops: (string | number | Buffer)[] = [];
@@ -226,17 +235,7 @@ export class RedisStateStore {
 
   /** One atomic label write (apply-batch.lua): deltas, counters, join marks, pending changes, watermark. */
   async applyLabels(write: LabelWrite): Promise<LabelWriteResult> {
-    const keyIndex = new Map<string, number>();
-    const keys: string[] = [this.keys.watermarks()];
-    const ref = (key: string): number => {
-      let index = keyIndex.get(key);
-      if (index === undefined) {
-        keys.push(key);
-        index = keys.length;
-        keyIndex.set(key, index);
-      }
-      return index;
-    };
+    const { keys, ref } = scriptKeys(this.keys.watermarks());
     const ops: (string | number | Buffer)[] = [];
     const pending = ref(this.keys.pendingLabels());
     for (const id of write.joined) ops.push('J', ref(this.keys.joinRecord(id)));
