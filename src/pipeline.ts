@@ -57,9 +57,16 @@ export function kafkaClient(topology: Topology, logger: Logger, clientId: string
     logCreator:
       () =>
       ({ level, log }: LogEntry) => {
-        const { message, ...extra } = log;
-        if (level <= logLevel.ERROR) kafkaLogger.error(extra, message);
-        else kafkaLogger.warn(extra, message);
+        // An error from our eachBatch can carry a whole Redis command (thousands of keys and blobs):
+        // log its message and the top of its stack, not the object.
+        const { message, error, stack, ...extra } = log as LogEntry['log'] & { error?: unknown; stack?: unknown };
+        const fields = {
+          ...extra,
+          ...(error === undefined ? {} : { error: typeof error === 'string' ? error : errorMessage(error) }),
+          ...(typeof stack === 'string' ? { stack: stack.split('\n').slice(0, 6).join('\n') } : {}),
+        };
+        if (level <= logLevel.ERROR) kafkaLogger.error(fields, message);
+        else kafkaLogger.warn(fields, message);
       },
   });
 }

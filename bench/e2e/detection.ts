@@ -67,7 +67,7 @@ async function detectionTrial(names: PhaseNames, producer: Producer, alerts: Rec
     for (let now = t0 + TICK; now <= shiftAt + 180_000; now += TICK) {
       await writer.write(now - TICK, now, 1000);
       await rig.loop.tick(now);
-      const latest = rig.loop.latest.get(key);
+      const latest = rig.latest.get(key);
       const fired = latest && [...latest.result.active.values()].some((active) => active.state.phase === 'firing');
       if (fired) {
         firing = await waitFor(() => alerts.find((a) => a.event.predictor_name === predictor && a.event.state === 'firing'), 15_000);
@@ -168,7 +168,7 @@ export async function measureFalseAlerts(input: { names: PhaseNames; models: num
       await rig.loop.tick(now);
       tickMs += performance.now() - tickStarted;
       ticks++;
-      for (const { entry, result } of rig.loop.latest.values()) {
+      for (const { entry, result } of rig.latest.values()) {
         pendingStates += result.active.size;
         const series: [string, SeriesStatistics | undefined][] = [['prediction', result.prediction[0]], ...[...result.features].map(([name, stats]): [string, SeriesStatistics | undefined] => [name, stats[0]])];
         for (const [name, stats] of series) {

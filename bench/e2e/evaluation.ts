@@ -88,7 +88,7 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
 
     producer = await alertProducer(`${input.names.stem}-producer`);
     rig = evaluationRig(topology, producer, `${input.names.stem}-worker`);
-    const { store, evaluations, loop } = rig;
+    const { store, evaluations, loop, latest } = rig;
     const applier = new BatchApplier(store);
     const ids = Array.from({ length: input.models }, (_, i) => ({ predictor: 'bench', model: `m${String(i).padStart(4, '0')}`, template: templates[i % templates.length]! }));
     const writeStarted = performance.now();
@@ -135,7 +135,7 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
       const used = process.cpuUsage(cpu);
       const load = cpuSince(snapshot);
       let changes = 0;
-      for (const { result } of loop.latest.values()) changes += result.changes.length;
+      for (const { result } of latest.values()) changes += result.changes.length;
       ticks.push({
         tick: name,
         seconds: round(seconds, 3),
@@ -143,7 +143,7 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
         evaluate_and_write_seconds: round(seconds - readTiming.ms / 1000, 3),
         // This process' CPU (the main thread, plus V8's GC helper threads).
         cpu_seconds: round((used.user + used.system) / 1e6, 3),
-        models: loop.latest.size,
+        models: latest.size,
         alert_changes: changes,
         other_cpu_percent: otherLoad(load),
         steal_percent: stealSince(snapshot),

@@ -6,12 +6,13 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { Topology } from '../../src/config/topology.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
+import type { EvaluationResult } from '../../src/evaluate/model-evaluation.ts';
 import { storeOptions } from '../../src/pipeline.ts';
 import { EvaluationLoop } from '../../src/runtime/evaluation-loop.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { AlertSink, decodeAlertEvent } from '../../src/sinks/alerts.ts';
 import { EvaluationStore } from '../../src/state/evaluation-store.ts';
-import { RedisStateStore } from '../../src/state/index.ts';
+import { RedisStateStore, type ModelEntry } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createEvaluationMetrics, createRegistry } from '../../src/telemetry/metrics.ts';
 import { BROKERS, REDIS_URL } from './common.ts';
@@ -41,6 +42,8 @@ export interface Rig {
   store: RedisStateStore;
   evaluations: EvaluationStore;
   loop: EvaluationLoop;
+  /** The latest result of every model the loop evaluated. */
+  latest: Map<string, { entry: ModelEntry; result: EvaluationResult }>;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export function evaluationRig(topology: Topology, producer: Producer, workerId: 
   const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
   const evaluations = new EvaluationStore(store.redis, store.keys);
   const registry = createRegistry(false);
+  const latest: Rig['latest'] = new Map();
   const loop = new EvaluationLoop({
     topology,
     workerId,
@@ -58,8 +62,9 @@ export function evaluationRig(topology: Topology, producer: Producer, workerId: 
     logger: createLogger('bench-evaluation', 'warn'),
     // Only the loop's own timer reads the clock; tick(now) is driven with simulated time.
     clock: Date.now,
+    onEvaluated: (entry, result) => latest.set(entry.key, { entry, result }),
   });
-  return { store, evaluations, loop, close: () => store.close() };
+  return { store, evaluations, loop, latest, close: () => store.close() };
 }
 
 export interface ReceivedAlert {

@@ -125,6 +125,13 @@ export class ModelSummary {
     return summary;
   }
 
+  /** For summaries kept between ticks: settles every digest (see TDigest.settle). */
+  settle(): void {
+    this.latency.settle();
+    this.prediction.numeric?.digest.settle();
+    for (const summary of this.features.values()) summary.numeric?.digest.settle();
+  }
+
   merge(other: ModelSummary): void {
     this.count += other.count;
     this.errors += other.errors;

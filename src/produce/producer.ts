@@ -23,6 +23,8 @@ export interface ProduceOptions {
   onProgress?: (progress: { sent: number; elapsedMs: number }) => void;
   /** Sees every event produced (tests and benchmarks keep the truth this way). */
   onEvent?: (event: PredictionEvent) => void;
+  /** Event times this far in the past (within the workers' allowed lateness): fills a rolling reference at once. */
+  backdateMs?: number;
   /** Also send each prediction's label to this topic once its delay has passed. */
   labels?: { topic: string; spec: LabelSpec };
 }
@@ -58,7 +60,7 @@ export async function produceTraffic(options: ProduceOptions): Promise<{ sent: n
       if (due > 0) {
         const messages = [];
         for (let i = 0; i < due; i++) {
-          const event = generator.next(Date.now(), elapsed);
+          const event = generator.next(Date.now() - (options.backdateMs ?? 0), elapsed);
           options.onEvent?.(event);
           if (labels) {
             let accuracy = options.labels!.spec.accuracy;

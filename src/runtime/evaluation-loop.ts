@@ -19,6 +19,8 @@ export interface EvaluationLoopDeps {
   metrics: EvaluationMetrics;
   logger: Logger;
   clock: () => number;
+  /** Sees each model's result as it is evaluated (benchmarks read them; the loop keeps none). */
+  onEvaluated?: (entry: ModelEntry, result: EvaluationResult) => void;
 }
 
 /** An outbox entry left this long was written by a worker that died before publishing it. */
@@ -39,8 +41,6 @@ export class EvaluationLoop {
   private held: string[] = [];
   private stopped = false;
   private running: Promise<void> | undefined;
-  /** The latest result per model this worker evaluates, for metrics and tests. */
-  readonly latest = new Map<string, { entry: ModelEntry; result: EvaluationResult }>();
 
   constructor(private readonly deps: EvaluationLoopDeps) {
     this.reader = new ModelReader(deps.store, deps.evaluations, deps.topology, { cacheReferences: true });
@@ -81,7 +81,6 @@ export class EvaluationLoop {
     this.held = await evaluations.claimLeases(workerId, models.map((model) => model.key), topology.evaluation.lease, share);
     const held = new Set(this.held);
     this.reader.retain(held);
-    for (const key of this.latest.keys()) if (!held.has(key)) this.latest.delete(key);
     metrics.retain(held);
     metrics.modelsEvaluated.set(this.held.length);
 
@@ -95,8 +94,12 @@ export class EvaluationLoop {
 
   private async evaluate(entry: ModelEntry, now: number): Promise<void> {
     const { evaluations, workerId, metrics } = this.deps;
-    const result = evaluateModel(await this.reader.input(entry, now));
-    this.latest.set(entry.key, { entry, result });
+    const input = await this.reader.input(entry, now);
+    const result = evaluateModel(input);
+    // The reference stays cached until the next tick: settled, it holds the same memory however full
+    // its digests get, without the CDF knots of this tick's statistics (they doubled the cache).
+    input.reference?.settle();
+    this.deps.onEvaluated?.(entry, result);
     metrics.record(entry, result);
 
     const events = result.changes.flatMap((change) => (change.event ? [change.event] : []));

@@ -39,6 +39,8 @@ import { cdfLeft, cdfRight, knotQuantile, type CdfKnots } from './knots.ts';
  */
 const DELTA_FACTOR = 2.5;
 const MAX_CENTROID_FACTOR = 1.6;
+/** Slots beyond the centroid cap in the arrays a compression writes to (a pass may overshoot by one). */
+const CENTROID_ROOM = 16;
 /** A run of one value at least 1/TIE_SHARE of the room at its rank keeps a centroid of its own. */
 const TIE_SHARE = 2;
 
@@ -80,8 +82,6 @@ export class TDigest {
   // allocates O(log k) streams instead of k (allocation and its garbage collection dominated reads).
   private spare: Stream = EMPTY_STREAM;
 
-  // Scratch for merge passes, reused.
-  private scratch: Stream;
   private knots: CdfKnots | undefined;
 
   constructor(compression = 100) {
@@ -97,19 +97,19 @@ export class TDigest {
     this.means = EMPTY_F64;
     this.weights = EMPTY_F64;
     this.pure = EMPTY_U8;
-    // The buffer starts small (many digests hold few values) and grows to 20δ values per merge pass:
-    // past that the sort dominates, so larger buffers buy no speed (measured: 10δ..100δ within ±10%).
-    this.buffer = new Float64Array(32);
+    // The buffer starts empty (a cached reference digest never adds, and a delta digest holds a few
+    // values) and grows to 20δ values per merge pass: past that the sort dominates, so larger buffers
+    // buy no speed (measured: 10δ..100δ within ±10%).
+    this.buffer = EMPTY_F64;
     this.maxBuffer = 20 * compression;
-    this.scratch = EMPTY_STREAM;
   }
 
   /** Adds `weight` (a positive integer) occurrences of x. NaN and ±Infinity are rejected. */
   add(x: number, weight = 1): void {
     if (!Number.isFinite(x)) throw nonFinite(x);
     if (weight === 1) {
-      this.buffer[this.buffered++] = x;
       if (this.buffered === this.buffer.length) this.bufferFull();
+      this.buffer[this.buffered++] = x;
       return;
     }
     if (!Number.isSafeInteger(weight) || weight < 1) {
@@ -273,6 +273,25 @@ export class TDigest {
   }
 
   /**
+   * For digests kept between reads (cached references): compacts pending merges, forgets the CDF knots
+   * of the last read (rebuilt in about a microsecond; kept, they doubled the memory) and gives the
+   * centroids the room of a full digest, so that the memory the digest holds stays the same as it fills.
+   */
+  settle(): void {
+    this.flush();
+    this.knots = undefined;
+    const room = Math.floor(MAX_CENTROID_FACTOR * this.compression) + CENTROID_ROOM;
+    if (this.means.length >= room) return;
+    const { means, weights, pure } = this;
+    this.means = new Float64Array(room);
+    this.weights = new Float64Array(room);
+    this.pure = new Uint8Array(room);
+    this.means.set(means.subarray(0, this.size));
+    this.weights.set(weights.subarray(0, this.size));
+    this.pure.set(pure.subarray(0, this.size));
+  }
+
+  /**
    * Compact, deterministic bytes: version, flags, compression, centroid count, then either
    * (all singletons — a small delta digest) the sorted values as float64, 8 bytes per value; or min, max,
    * means as float64 and weights as varints of 2·weight + pure.
@@ -336,7 +355,7 @@ export class TDigest {
       this.flush();
       return;
     }
-    const grown = new Float64Array(Math.min(this.maxBuffer, this.buffer.length * 4));
+    const grown = new Float64Array(Math.min(this.maxBuffer, Math.max(32, this.buffer.length * 4)));
     grown.set(this.buffer);
     this.buffer = grown;
   }
@@ -356,8 +375,8 @@ export class TDigest {
       if (low < this.minValue) this.minValue = low;
       if (high > this.maxValue) this.maxValue = high;
     }
-    if (this.scratch.means.length < this.size + incoming.n) this.scratch = newStream(this.size + incoming.n);
-    const merged = mergeStreams(this.view(), incoming, this.scratch);
+    if (MERGE_SCRATCH.means.length < this.size + incoming.n) MERGE_SCRATCH = newStream(Math.max(this.size + incoming.n, 2 * MERGE_SCRATCH.means.length));
+    const merged = mergeStreams(this.view(), incoming, MERGE_SCRATCH);
     this.buffered = 0;
     this.weightedValues = [];
     this.weightedWeights = [];
@@ -407,7 +426,7 @@ export class TDigest {
     const cap = Math.floor(MAX_CENTROID_FACTOR * this.compression);
     // A pass stops once it exceeds the cap, so cap + 1 slots always suffice.
     let target: Stream = { means: this.means, weights: this.weights, pure: this.pure, n: 0 };
-    if (target.means === input.means || target.means.length <= cap) target = newStream(cap + 16);
+    if (target.means === input.means || target.means.length <= cap) target = newStream(cap + CENTROID_ROOM);
     let delta = DELTA_FACTOR * this.compression;
     let tieShare = TIE_SHARE;
     // Alternate the pass direction (the reference MergingDigest's "alternating sort"): one direction
@@ -555,8 +574,13 @@ function nonFinite(x: number): DriftwatchError {
   return new DriftwatchError('DW_ERR_VALUE', `t-digest cannot take ${String(x)}: values must be finite numbers`);
 }
 
-/** Centroids read by mergeEncoded land here (one thread: reused, grown as needed). */
+/**
+ * Scratch streams shared by all digests (one thread: reused, grown as needed), so that a long-lived
+ * digest (a cached reference) holds no merge buffers. Centroids read by mergeEncoded land in the first;
+ * a flush merges into the second, and compress copies out of it before it is used again.
+ */
 let DECODE_SCRATCH: Stream = newStream(256);
+let MERGE_SCRATCH: Stream = newStream(4096);
 
 interface EncodedHeader {
   input: ByteReader;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerGcFloor } from './gc-floor.ts';
 
 /**
  * Every Prometheus metric driftwatch exports, defined in one place on a registry passed in (tests stay
@@ -74,7 +75,10 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
 export function createRegistry(withDefaults = true): Registry {
   const registry = new Registry();
-  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'driftwatch_process_' });
+  if (withDefaults) {
+    collectDefaultMetrics({ register: registry, prefix: 'driftwatch_process_' });
+    registerGcFloor(registry);
+  }
   return registry;
 }
 

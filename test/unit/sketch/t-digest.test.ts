@@ -186,6 +186,23 @@ describe('TDigest behaviour', () => {
   });
 });
 
+  it('settle keeps the content and answers, and later merges work as before', () => {
+    const values = sample('lognormal', 5_000, 3);
+    const settled = TDigest.decode((() => { const d = new TDigest(); d.addAll(values.slice(0, 40)); return d.encode(); })());
+    const plain = TDigest.decode(settled.encode());
+    settled.settle();
+    expect(settled.encode()).toEqual(plain.encode());
+    expect(settled.quantile(0.5)).toBe(plain.quantile(0.5));
+    const more = new TDigest();
+    more.addAll(values.slice(40));
+    settled.merge(more);
+    plain.merge(more);
+    settled.settle();
+    expect(settled.encode()).toEqual(plain.encode());
+    expect(settled.count).toBe(5_000);
+    for (const q of [0, 0.1, 0.5, 0.99, 1]) expect(settled.quantile(q)).toBe(plain.quantile(q));
+  });
+
 describe('TDigest encoding', () => {
   const build = () => {
     const digest = new TDigest();
