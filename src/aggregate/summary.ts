@@ -62,7 +62,7 @@ export class ValueSummary {
     writer.u8((this.numeric ? 1 : 0) | (this.categories ? 2 : 0));
     if (this.numeric) {
       writer.bytes(this.numeric.moments.encode());
-      writer.bytes(this.numeric.digest.encode());
+      this.numeric.digest.encodeInto(writer);
     }
     if (this.categories) writer.bytes(this.categories.encode());
   }
@@ -147,7 +147,7 @@ export class ModelSummary {
     writer.varint(this.count);
     writer.varint(this.errors);
     writer.varint(this.overflowFeatures);
-    writer.bytes(this.latency.encode());
+    this.latency.encodeInto(writer);
     this.prediction.encodeInto(writer);
     // Sorted names: the same summary always encodes to the same bytes.
     const names = [...this.features.keys()].sort();

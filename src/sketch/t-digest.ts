@@ -297,9 +297,39 @@ export class TDigest {
    * means as float64 and weights as varints of 2·weight + pure.
    */
   encode(): Uint8Array {
-    this.flush();
     const out = new ByteWriter();
+    this.write(out, false);
+    return out.finish();
+  }
+
+  /** Writes what `out.bytes(this.encode())` would (a varint length, then the encoding), without the copies. */
+  encodeInto(out: ByteWriter): void {
+    this.write(out, true);
+  }
+
+  private write(out: ByteWriter, lengthPrefix: boolean): void {
+    // A delta digest (a batch's adds, no more than the centroid cap, no ties) is already in its final
+    // form once sorted: every value is a singleton centroid. Skipping the compression pass and its
+    // arrays is most of the cost of encoding a batch's deltas.
+    if (this.size === 0 && this.pending.n === 0 && this.weightedValues.length === 0 && this.buffered <= MAX_CENTROID_FACTOR * this.compression) {
+      const sorted = this.buffer.subarray(0, this.buffered).sort();
+      if (strictlyIncreasing(sorted)) {
+        if (lengthPrefix) out.varint(2 + varintLength(this.compression) + varintLength(sorted.length) + 8 * sorted.length);
+        out.u8(VERSION).u8(FLAG_SINGLETONS).varint(this.compression).varint(sorted.length);
+        for (let i = 0; i < sorted.length; i++) out.f64(sorted[i] as number);
+        return;
+      }
+    }
+    this.flush();
     const singletons = this.centroidWeight === this.size;
+    if (lengthPrefix) {
+      let length = 2 + varintLength(this.compression) + varintLength(this.size) + 8 * this.size;
+      if (!singletons) {
+        length += 16;
+        for (let i = 0; i < this.size; i++) length += varintLength(2 * (this.weights[i] as number) + (this.pure[i] as number));
+      }
+      out.varint(length);
+    }
     out.u8(VERSION);
     out.u8(singletons ? FLAG_SINGLETONS : 0);
     out.varint(this.compression);
@@ -312,7 +342,6 @@ export class TDigest {
     if (!singletons) {
       for (let i = 0; i < this.size; i++) out.varint(2 * (this.weights[i] as number) + (this.pure[i] as number));
     }
-    return out.finish();
   }
 
   /** Inverse of encode; rejects anything encode could not have produced with DW_ERR_VALUE. */
@@ -568,6 +597,18 @@ function mergeStreams(a: Stream, b: Stream, target: Stream): Stream {
   }
   out.n = k;
   return out;
+}
+
+function strictlyIncreasing(values: Float64Array): boolean {
+  for (let i = 1; i < values.length; i++) if (!((values[i] as number) > (values[i - 1] as number))) return false;
+  return true;
+}
+
+/** Bytes ByteWriter.varint writes for a value. */
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
 }
 
 function nonFinite(x: number): DriftwatchError {

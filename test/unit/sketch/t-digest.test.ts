@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DriftwatchError } from '../../../src/errors.ts';
 import { createRandom } from '../../../src/random.ts';
-import { TDigest } from '../../../src/sketch/index.ts';
+import { ByteWriter, TDigest } from '../../../src/sketch/index.ts';
 import { DISTRIBUTION_NAMES, ExactRanks, gapped, sample } from './distributions.ts';
 
 const N = 100_000;
@@ -113,6 +113,38 @@ describe('TDigest size', () => {
     for (const x of [3, 1, 2, 5, 4]) digest.add(x);
     expect(digest.encode().length).toBe(4 + 5 * 8);
     expect(new TDigest().encode().length).toBe(4);
+  });
+
+  it('encodeInto writes exactly what bytes(encode()) writes, for deltas, ties, compressed and merged digests', () => {
+    const cases: TDigest[] = [new TDigest()];
+    for (const values of [[3, 1, 2], [2, 2, 1], sample('normal', 160, 1), sample('normal', 161, 2), sample('lognormal', 50_000, 3)]) {
+      const digest = new TDigest();
+      digest.addAll(values);
+      cases.push(digest);
+    }
+    const weighted = new TDigest();
+    weighted.add(5, 3);
+    weighted.add(1);
+    const merged = new TDigest();
+    merged.addAll([9, 8]);
+    merged.merge(cases[4]!);
+    cases.push(weighted, merged);
+    for (const digest of cases) {
+      const expected = new ByteWriter().bytes(digest.encode()).finish();
+      const into = new ByteWriter();
+      digest.encodeInto(into);
+      expect(into.finish()).toEqual(expected);
+    }
+    // A delta of distinct values is its sorted values; decoded, it answers like the digest it came from.
+    const delta = new TDigest();
+    delta.addAll([0.5, -2, 7, 3]);
+    const bytes = delta.encode();
+    expect(bytes.length).toBe(4 + 4 * 8);
+    expect([0, 0.25, 0.5, 1].map((q) => TDigest.decode(bytes).quantile(q))).toEqual([0, 0.25, 0.5, 1].map((q) => delta.quantile(q)));
+    // Ties are collapsed into point masses, not written once per value.
+    const ties = new TDigest();
+    ties.addAll(Array.from({ length: 100 }, (_, i) => i % 2));
+    expect(ties.encode().length).toBeLessThan(40);
   });
 });
 
