@@ -138,16 +138,24 @@ export class TDigest {
     if (other === this) throw new DriftwatchError('DW_ERR_VALUE', 'cannot merge a t-digest into itself');
     other.flush();
     if (other.size === 0) return this;
-    const incoming = other.view();
+    this.absorb(other.view(), other.centroidWeight);
+    return this;
+  }
+
+  /** Merges a sorted stream of centroids into the pending stream (see merge). */
+  private absorb(incoming: Stream, weight: number): void {
     const need = this.pending.n + incoming.n;
-    const target = this.spare.means.length >= need ? this.spare : newStream(Math.max(need, 2 * this.pending.means.length));
+    let target = this.spare;
+    if (target.means.length < need) {
+      POOL.release(target);
+      target = POOL.acquire(Math.max(need, 2 * this.pending.means.length));
+    }
     const merged = mergeStreams(this.pending, incoming, target);
     this.spare = this.pending;
     this.pending = merged;
-    this.pendingWeight += other.centroidWeight;
+    this.pendingWeight += weight;
     this.knots = undefined;
     if (this.pending.n >= 32 * (this.compression + 10)) this.flush();
-    return this;
   }
 
   /** A new digest holding all of `digests`, compressed once (cheaper and more accurate than pairwise). */
@@ -367,15 +375,7 @@ export class TDigest {
     if (DECODE_SCRATCH.means.length < header.size) DECODE_SCRATCH = newStream(Math.max(header.size, 2 * DECODE_SCRATCH.means.length));
     const { total } = readCentroids(header, DECODE_SCRATCH);
     if (header.size === 0) return this;
-    const incoming: Stream = { means: DECODE_SCRATCH.means, weights: DECODE_SCRATCH.weights, pure: DECODE_SCRATCH.pure, n: header.size };
-    const need = this.pending.n + incoming.n;
-    const target = this.spare.means.length >= need ? this.spare : newStream(Math.max(need, 2 * this.pending.means.length));
-    const merged = mergeStreams(this.pending, incoming, target);
-    this.spare = this.pending;
-    this.pending = merged;
-    this.pendingWeight += total;
-    this.knots = undefined;
-    if (this.pending.n >= 32 * (this.compression + 10)) this.flush();
+    this.absorb({ means: DECODE_SCRATCH.means, weights: DECODE_SCRATCH.weights, pure: DECODE_SCRATCH.pure, n: header.size }, total);
     return this;
   }
 
@@ -392,12 +392,17 @@ export class TDigest {
   /** Compacts pending adds into centroids. Called by every read; cheap when nothing is pending. */
   private flush(): void {
     if (this.buffered === 0 && this.weightedValues.length === 0 && this.pending.n === 0) return;
-    const buffered = this.buffer.subarray(0, this.buffered).sort();
-    let incoming: Stream = { means: buffered, weights: undefined, pure: undefined, n: this.buffered };
-    if (this.weightedValues.length > 0) {
-      incoming = mergeStreams(incoming, this.sortedWeighted(), newStream(this.buffered + this.weightedValues.length));
+    // What waits, as one sorted stream: the sorted adds, the weighted adds, the merged centroids.
+    let incoming: Stream = this.pending;
+    let pooled: Stream | undefined;
+    if (this.buffered > 0 || this.weightedValues.length > 0) {
+      const buffered = this.buffer.subarray(0, this.buffered).sort();
+      incoming = { means: buffered, weights: undefined, pure: undefined, n: this.buffered };
+      if (this.weightedValues.length > 0) {
+        incoming = mergeStreams(incoming, this.sortedWeighted(), newStream(this.buffered + this.weightedValues.length));
+      }
+      if (this.pending.n > 0) incoming = pooled = mergeStreams(incoming, this.pending, POOL.acquire(incoming.n + this.pending.n));
     }
-    if (this.pending.n > 0) incoming = mergeStreams(incoming, this.pending, newStream(incoming.n + this.pending.n));
     if (incoming.n > 0) {
       const low = incoming.means[0] as number;
       const high = incoming.means[incoming.n - 1] as number;
@@ -410,7 +415,12 @@ export class TDigest {
     this.weightedValues = [];
     this.weightedWeights = [];
     this.weightedTotal = 0;
-    // Released, not kept: a long-lived digest (a cached reference) should not hold merge buffers.
+    // Given back, not kept: a long-lived digest (a cached reference) should not hold merge buffers, and
+    // the next digest merged reuses them (a tick merges ~100,000 digests; allocating their streams
+    // cost more than merging them, mostly in garbage collection).
+    POOL.release(this.pending);
+    POOL.release(this.spare);
+    if (pooled) POOL.release(pooled);
     this.pending = EMPTY_STREAM;
     this.spare = EMPTY_STREAM;
     this.pendingWeight = 0;
@@ -622,6 +632,40 @@ function nonFinite(x: number): DriftwatchError {
  */
 let DECODE_SCRATCH: Stream = newStream(256);
 let MERGE_SCRATCH: Stream = newStream(4096);
+
+/**
+ * Pending streams of merges, recycled: acquire rounds capacities up to powers of two (at least 256)
+ * and release keeps a stream of such a capacity for the next acquire, up to POOL_BYTES in all.
+ * A stream is released only by the digest that owned it, once its content was copied out.
+ */
+const POOL_BYTES = 16 * 1024 * 1024;
+const BYTES_PER_ITEM = 17;
+
+class StreamPool {
+  private readonly free = new Map<number, Stream[]>();
+  private bytes = 0;
+
+  acquire(capacity: number): Stream {
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(1, capacity))));
+    const stream = this.free.get(size)?.pop();
+    if (!stream) return newStream(size);
+    this.bytes -= size * BYTES_PER_ITEM;
+    stream.n = 0;
+    return stream;
+  }
+
+  release(stream: Stream): void {
+    const size = stream.means.length;
+    if (size < 256 || (size & (size - 1)) !== 0 || stream.weights === undefined || this.bytes + size * BYTES_PER_ITEM > POOL_BYTES) return;
+    if (stream === DECODE_SCRATCH || stream === MERGE_SCRATCH) return;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(stream);
+    this.bytes += size * BYTES_PER_ITEM;
+  }
+}
+
+const POOL = new StreamPool();
 
 interface EncodedHeader {
   input: ByteReader;

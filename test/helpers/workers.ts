@@ -15,6 +15,12 @@ export function writeTopology(document: Record<string, unknown>): string {
 export class WorkerProcesses {
   readonly all: ChildProcess[] = [];
 
+  constructor() {
+    // Also when the test process ends without running its hooks (a timeout, a crash): no stray worker
+    // keeps consuming and writing to the shared stack.
+    process.once('exit', () => this.killAll());
+  }
+
   start(topologyFile: string, id: string, nodeOptions: string[] = []): ChildProcess {
     const child = spawn(process.execPath, [...nodeOptions, 'bin/driftwatch.js', 'run', '--topology', topologyFile, '--worker-id', id], {
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -218,6 +218,32 @@ describe('TDigest behaviour', () => {
   });
 });
 
+  it('digests merged interleaved (sharing recycled merge buffers) equal digests merged one at a time', () => {
+    const deltas = (seed: number) =>
+      Array.from({ length: 60 }, (_, i) => {
+        const delta = new TDigest();
+        delta.addAll(sample('normal', 50 + ((i * 37) % 400), seed + i));
+        return delta.encode();
+      });
+    const [a, b] = [deltas(100), deltas(200)];
+    const alone = (list: Uint8Array[]) => {
+      const digest = new TDigest();
+      for (const bytes of list) digest.mergeEncoded(bytes);
+      return digest.encode();
+    };
+    const expectedA = alone(a);
+    const expectedB = alone(b);
+    const [x, y] = [new TDigest(), new TDigest()];
+    for (let i = 0; i < 60; i++) {
+      x.mergeEncoded(a[i]!);
+      y.mergeEncoded(b[i]!);
+      if (i % 7 === 0) expect(x.quantile(0.5)).toBeTypeOf('number'); // a read flushes x mid-way
+    }
+    expect(y.encode()).toEqual(expectedB);
+    expect(x.count).toBe(TDigest.decode(expectedA).count);
+    expect(Math.abs(x.quantile(0.5) - TDigest.decode(expectedA).quantile(0.5))).toBeLessThan(0.01);
+  });
+
   it('settle keeps the content and answers, and later merges work as before', () => {
     const values = sample('lognormal', 5_000, 3);
     const settled = TDigest.decode((() => { const d = new TDigest(); d.addAll(values.slice(0, 40)); return d.encode(); })());
