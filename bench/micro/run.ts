@@ -1,6 +1,7 @@
 /**
  * Micro benchmarks for the hot pure functions: t-digest add/merge/encode/decode/quantile/cdf, every
- * drift statistic, and the npm `tdigest` package's add in the same run for comparison.
+ * drift statistic, and the npm `tdigest` package's add in the same run for comparison; Avro decoding
+ * of prediction logs with avsc and with the compiled reader of src/decode/avro-reader.ts, same run.
  * Writes bench/results/micro.json and prints a table. Run: npm run bench:micro
  * A shorter run of some tasks: BENCH_FILTER=<regexp on task names> npm run bench:micro (their rows in
  * micro.json are replaced, the others kept).
@@ -9,9 +10,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
 import { Bench } from 'tinybench';
 // @ts-expect-error the npm tdigest package ships no types
 import { TDigest as NpmTDigest } from 'tdigest';
+import { compileAvroReader } from '../../src/decode/avro-reader.ts';
+import { PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
+import { DEFAULT_TRAFFIC, TrafficGenerator } from '../../src/produce/traffic.ts';
 import { createRandom } from '../../src/random.ts';
 import { CategoryCounts, Moments, TDigest } from '../../src/sketch/index.ts';
 import {
@@ -60,9 +65,25 @@ const categories = (shift: number) => {
 const refCategories = categories(0);
 const curCategories = categories(0.3);
 
+// Prediction logs as the traffic generator makes them (20 features: 16 doubles, 4 short categorical
+// strings), Avro bodies without the Confluent header, decoded as the registry cache decodes them.
+const AVRO_EVENTS = 1000;
+const predictionSchema = JSON.parse(readFileSync(PREDICTION_SCHEMA_FILE, 'utf8')) as avro.Schema;
+const writerType = avro.Type.forSchema(predictionSchema, { wrapUnions: 'never' });
+const traffic = new TrafficGenerator(DEFAULT_TRAFFIC);
+const avroBodies = Array.from({ length: AVRO_EVENTS }, (_, i) => writerType.toBuffer(traffic.next(1_700_000_000_000 + 10 * i, 10 * i)));
+const compiledReader = compileAvroReader(predictionSchema);
+const compiledNoValueIntern = compileAvroReader(predictionSchema, { internValuesUpTo: 0 });
+if (compiledReader === undefined || compiledNoValueIntern === undefined) throw new Error('the prediction-log schema does not compile');
+for (const body of avroBodies) {
+  // Measure only what decodes the same: a mismatch here is a bug, not a benchmark result.
+  if (JSON.stringify(compiledReader.decode(body)) !== JSON.stringify(writerType.fromBuffer(body))) throw new Error('compiled reader disagrees with avsc');
+}
+let decodedSink = 0;
+
 const bench = new Bench({ name: 'driftwatch micro', time: 1000, warmupTime: 200 });
-/** Tasks whose one operation handles BATCH values: reported as values/s too. */
-const batched = new Set<string>();
+/** Tasks whose one operation handles many values (numbers, events): reported as values/s too. */
+const valuesPerOp = new Map<string, number>();
 const filter = process.env.BENCH_FILTER === undefined ? undefined : new RegExp(process.env.BENCH_FILTER);
 interface Tasks {
   add(name: string, fn: () => void): Tasks;
@@ -137,10 +158,20 @@ tasks
   })
   .add('categoricalDrift (all categorical statistics)', () => {
     categoricalDrift(refCategories, curCategories);
+  })
+  .add('avro decode prediction log (avsc fromBuffer, 1000 events)', () => {
+    for (const body of avroBodies) decodedSink += (writerType.fromBuffer(body) as { sent_at: number }).sent_at & 1;
+  })
+  .add('avro decode prediction log (compiled reader, 1000 events)', () => {
+    for (const body of avroBodies) decodedSink += (compiledReader.decode(body) as { sent_at: number }).sent_at & 1;
+  })
+  .add('avro decode prediction log (compiled reader, map keys interned only, 1000 events)', () => {
+    for (const body of avroBodies) decodedSink += (compiledNoValueIntern.decode(body) as { sent_at: number }).sent_at & 1;
   });
 for (const name of ['tdigest add (driftwatch, 1e5 values)', 'tdigest add (npm tdigest 0.1.2, 1e5 values)', 'moments add (1e5 values)']) {
-  batched.add(name);
+  valuesPerOp.set(name, BATCH);
 }
+for (const task of bench.tasks) if (task.name.startsWith('avro decode')) valuesPerOp.set(task.name, AVRO_EVENTS);
 
 await bench.run();
 
@@ -156,7 +187,7 @@ const measured = bench.tasks.map((task) => {
     mean_us: result.latency.mean * 1000,
     rme_percent: result.latency.rme,
     samples: result.latency.samples.length,
-    ...(batched.has(task.name) ? { values_per_s: Math.round(opsPerSecond * BATCH) } : {}),
+    ...(valuesPerOp.has(task.name) ? { values_per_s: Math.round(opsPerSecond * valuesPerOp.get(task.name)!), us_per_value: (result.latency.mean * 1000) / valuesPerOp.get(task.name)! } : {}),
   };
 });
 
@@ -198,8 +229,10 @@ console.table(
     'ops/s': r.ops_per_s.toLocaleString('en-US'),
     'mean µs': r.mean_us.toFixed(2),
     '±%': r.rme_percent.toFixed(1),
-    'values/s': r.values_per_s === undefined ? '' : `${(r.values_per_s / 1e6).toFixed(1)} M`,
+    'values/s': r.values_per_s === undefined ? '' : `${(r.values_per_s / 1e6).toFixed(2)} M`,
+    'µs/value': r.us_per_value === undefined ? '' : r.us_per_value.toFixed(3),
   })),
 );
 console.table(sizes);
 console.log(`wrote ${out}`);
+if (decodedSink < 0) console.log(decodedSink); // keeps the decoded values observable

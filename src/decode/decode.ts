@@ -1,13 +1,43 @@
-import type { Type } from 'avsc';
+import avro from 'avsc';
+import { compileAvroReader } from './avro-reader.ts';
 import { sniffWireFormat } from './wire.ts';
 import type { Rejection } from './validate.ts';
+
+/** Decodes Avro bodies (no Confluent header) written with one schema; throws when the bytes do not match it. */
+export interface AvroBodyDecoder {
+  /**
+   * 'compiled': the reader of ./avro-reader.ts; 'avsc': a schema that reader leaves to avsc. Also keeps
+   * an avsc Type (whose own `decode(buf, pos)` returns `{ value, offset }`) from passing for a decoder.
+   */
+  readonly engine: 'compiled' | 'avsc';
+  decode(body: Buffer): unknown;
+}
 
 /**
  * Writer schemas by registry id, resolved before a batch is decoded so that decoding itself stays
  * synchronous and pure. `undefined` means "not resolved"; a string is the reason the id is unusable.
  */
 export interface WriterSchemaLookup {
-  get(schemaId: number): Type | string | undefined;
+  get(schemaId: number): AvroBodyDecoder | string | undefined;
+}
+
+/**
+ * The decoder of one writer schema (its parsed JSON): the compiled reader, or avsc's `fromBuffer` when
+ * the schema is one the reader does not compile. Both give the same values (unwrapped unions, longs
+ * as numbers). Throws, like avsc, when the schema is not a usable Avro schema.
+ */
+export function writerSchemaDecoder(schema: unknown): AvroBodyDecoder {
+  // avsc first: it validates the schema (the reader trusts that) and is the fallback.
+  const type = avro.Type.forSchema(schema as avro.Schema, { wrapUnions: 'never' });
+  let reader: ReturnType<typeof compileAvroReader>;
+  try {
+    reader = compileAvroReader(schema);
+  } catch {
+    // A schema the compiler trips over is a bug there; avsc still decodes it correctly.
+    reader = undefined;
+  }
+  if (reader !== undefined) return { engine: 'compiled', decode: reader.decode };
+  return { engine: 'avsc', decode: (body) => type.fromBuffer(body) as unknown };
 }
 
 export type Decoded = { ok: true; record: unknown; encoding: 'avro' | 'json' } | Rejection;
@@ -20,12 +50,12 @@ export function decodeValue(value: Buffer | null, maxBytes: number, schemas: Wri
   }
   const format = sniffWireFormat(value);
   if (format.kind === 'avro') {
-    const type = schemas.get(format.schemaId);
-    if (type === undefined || typeof type === 'string') {
-      return { ok: false, code: 'DW_ERR_SCHEMA_UNKNOWN', reason: type ?? `schema id ${format.schemaId} was not resolved` };
+    const decoder = schemas.get(format.schemaId);
+    if (decoder === undefined || typeof decoder === 'string') {
+      return { ok: false, code: 'DW_ERR_SCHEMA_UNKNOWN', reason: decoder ?? `schema id ${format.schemaId} was not resolved` };
     }
     try {
-      return { ok: true, record: type.fromBuffer(value.subarray(5)), encoding: 'avro' };
+      return { ok: true, record: decoder.decode(value.subarray(5)), encoding: 'avro' };
     } catch (error) {
       return { ok: false, code: 'DW_ERR_DECODE', reason: `Avro body does not match writer schema ${format.schemaId}: ${(error as Error).message}` };
     }

@@ -1,6 +1,5 @@
-import avro, { type Type } from 'avsc';
 import { DriftwatchError, errorMessage } from '../errors.ts';
-import type { WriterSchemaLookup } from '../decode/index.ts';
+import { writerSchemaDecoder, type AvroBodyDecoder, type WriterSchemaLookup } from '../decode/decode.ts';
 import { retry } from '../retry.ts';
 
 /** How long an id the registry does not know stays "unknown" before it is asked again. */
@@ -14,14 +13,14 @@ const UNKNOWN_ID_RECHECK_MS = 60_000;
  * because the registry blinked.
  */
 export class SchemaRegistryCache implements WriterSchemaLookup {
-  private readonly types = new Map<number, Type>();
+  private readonly decoders = new Map<number, AvroBodyDecoder>();
   private readonly unknown = new Map<number, { reason: string; until: number }>();
 
   constructor(private readonly baseUrl: string) {}
 
-  get(schemaId: number): Type | string | undefined {
-    const type = this.types.get(schemaId);
-    if (type) return type;
+  get(schemaId: number): AvroBodyDecoder | string | undefined {
+    const decoder = this.decoders.get(schemaId);
+    if (decoder) return decoder;
     const unknown = this.unknown.get(schemaId);
     if (unknown && unknown.until > Date.now()) return unknown.reason;
     return undefined;
@@ -53,8 +52,8 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
       return;
     }
     try {
-      // Decoding only: unwrapped unions give plain values whatever the branch.
-      this.types.set(id, avro.Type.forSchema(JSON.parse(body.schema ?? '') as avro.Schema, { wrapUnions: 'never' }));
+      // Decoding only: unwrapped unions give plain values whatever the branch. Compiled once per id.
+      this.decoders.set(id, writerSchemaDecoder(JSON.parse(body.schema ?? '') as unknown));
     } catch (error) {
       this.unknown.set(id, { reason: `schema id ${id} is not a usable Avro schema: ${errorMessage(error)}`, until: Number.POSITIVE_INFINITY });
     }

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { writerSchemaDecoder, type AvroBodyDecoder } from '../../../src/decode/decode.ts';
 import { confluentHeader, decodeValue, sniffWireFormat, unresolvedSchemaIds } from '../../../src/decode/index.ts';
 
-const type = avro.Type.forSchema(JSON.parse(readFileSync('schemas/prediction-log.avsc', 'utf8')) as avro.Schema);
+const schema = JSON.parse(readFileSync('schemas/prediction-log.avsc', 'utf8')) as avro.Schema;
+const type = avro.Type.forSchema(schema);
 const event = {
   prediction_id: 'p-1',
   predictor_name: 'eta',
@@ -17,8 +19,8 @@ const event = {
   latency_ms: null,
   error: null,
 };
-const schemas = new Map<number, avro.Type | string>([
-  [7, type],
+const schemas = new Map<number, AvroBodyDecoder | string>([
+  [7, writerSchemaDecoder(schema)],
   [9, 'schema id 9 is not known to the registry'],
 ]);
 
