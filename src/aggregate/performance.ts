@@ -306,8 +306,9 @@ export interface JoinRecord {
   scores: Record<string, number> | null;
 }
 
-export function encodeJoinRecord(record: JoinRecord): Buffer {
-  const writer = new ByteWriter();
+/** The record's bytes; with `writer`, appended to it and returned as a view (a batch shares one writer). */
+export function encodeJoinRecord(record: JoinRecord, writer = new ByteWriter()): Buffer {
+  const start = writer.position;
   const scores = record.scores ? Object.entries(record.scores) : [];
   // Flags: bit 0 = string prediction, bit 1 = scores follow.
   writer.varint((typeof record.prediction === 'string' ? 1 : 0) | (record.scores ? 2 : 0));
@@ -318,7 +319,7 @@ export function encodeJoinRecord(record: JoinRecord): Buffer {
     writer.varint(scores.length);
     for (const [name, score] of scores) writer.string(name).f64(score);
   }
-  return writer.finishBuffer();
+  return writer.since(start);
 }
 
 export function decodeJoinRecord(bytes: Buffer): JoinRecord {

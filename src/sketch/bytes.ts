@@ -5,16 +5,27 @@ import { DriftwatchError } from '../errors.ts';
  * unsigned varints (LEB128), float64, and length-prefixed byte runs and UTF-8 strings.
  */
 export class ByteWriter {
-  private buffer = new Uint8Array(64);
-  private view = new DataView(this.buffer.buffer);
+  private buffer: Buffer;
+  private view: DataView;
   private length = 0;
+
+  constructor(capacity = 64) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
+  }
+
+  /** Bytes written so far: where the next write starts (see `since`). */
+  get position(): number {
+    return this.length;
+  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
-    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + extra));
-    grown.set(this.buffer.subarray(0, this.length));
+    // A new buffer, not a resized one: views handed out by `since` keep the bytes they show.
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
+    this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
-    this.view = new DataView(grown.buffer);
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
   }
 
   u8(value: number): this {
@@ -54,18 +65,30 @@ export class ByteWriter {
     return this.varint(data.length).raw(data);
   }
 
-  /** A length-prefixed UTF-8 string. */
+  /** A length-prefixed UTF-8 string, encoded in place. */
   string(text: string): this {
-    return this.bytes(Buffer.from(text, 'utf8'));
+    const length = Buffer.byteLength(text, 'utf8');
+    this.varint(length);
+    this.reserve(length);
+    this.length += this.buffer.write(text, this.length, length, 'utf8');
+    return this;
   }
 
   /** The bytes written, as a Buffer sharing the writer's memory (no copy). */
   finishBuffer(): Buffer {
-    return Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.length);
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /**
+   * The bytes written from `start` (a past `position`) on, sharing the writer's memory: many small
+   * encodings (a batch's join records) written one after another into one writer, each its own view.
+   */
+  since(start: number): Buffer {
+    return this.buffer.subarray(start, this.length);
   }
 
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return new Uint8Array(this.buffer.subarray(0, this.length));
   }
 }
 

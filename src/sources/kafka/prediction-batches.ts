@@ -3,6 +3,7 @@ import { Admission, Aggregator, encodeJoinRecord, inJoinSample, type AggregatorO
 import { decodeValue, validatePrediction } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { DeadLetter } from '../../sinks/dead-letter.ts';
+import { ByteWriter } from '../../sketch/index.ts';
 import { modelKey } from '../../state/index.ts';
 import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 
@@ -114,6 +115,7 @@ export class PredictionBatchProcessor {
     let accepted = 0;
     const latencies: [string, string, number][] = [];
     const joins: { predictionId: string; record: Buffer }[] = [];
+    const joinRecords = new ByteWriter(16_384);
     const modelKeys = new Map<string, string>();
     for (const message of messages) {
       const decoded = decodeValue(message.value, limits.maxMessageBytes, schemas);
@@ -128,7 +130,7 @@ export class PredictionBatchProcessor {
           const identity = `${event.predictor_name}\u0000${event.model_id}`;
           let model = modelKeys.get(identity);
           if (model === undefined) modelKeys.set(identity, (model = modelKey(event.predictor_name, event.model_id)));
-          joins.push({ predictionId: event.prediction_id, record: encodeJoinRecord({ model, sentAt: event.sent_at, prediction: event.prediction, scores: event.prediction_scores }) });
+          joins.push({ predictionId: event.prediction_id, record: encodeJoinRecord({ model, sentAt: event.sent_at, prediction: event.prediction, scores: event.prediction_scores }, joinRecords) });
         }
         accepted++;
       } else {
