@@ -103,7 +103,7 @@ function ingestNotes(report: Json): string[] {
   if (agg?.stages_us_per_event) {
     const s = agg.stages_us_per_event;
     lines.push(
-      `- Where an event's time goes on the worker's one thread (decode + aggregate loop, µs per event): kafkajs and the rest ${s.kafkajs_and_rest}, schema-id scan ${s.schemas}, Avro decode ${s.decode}, validation ${s.validate}, aggregation ${s.aggregate}, encoding the deltas ${s.drain_encode} — ${Math.round(1e6 / agg.events_per_s)} µs in all before any Redis write. The worker adds the state write: Redis ran the batch scripts for ${off?.redis_script_us_per_event} µs per event with labels off and ${on?.redis_script_us_per_event} µs with labels on (\`INFO commandstats\`, a separate process on the same 2 cores), ${fmt(off?.batches)} batches of ~${fmt(off?.mean_batch_messages)} messages, mean flush ${off?.flush_ms_mean} ms (labels off) / ${on?.flush_ms_mean} ms (on). Join records: ${on?.join_record_bytes} bytes each by \`MEMORY USAGE\`.`,
+      `- Where an event's time goes on the worker's one thread (decode + aggregate loop, µs per event): kafkajs and the rest ${s.kafkajs_and_rest}, schema-id scan ${s.schemas}, Avro decode ${s.decode}, validation ${s.validate}, aggregation ${s.aggregate}, encoding the deltas ${s.drain_encode} — ${Math.round(1e6 / agg.events_per_s)} µs in all before any Redis write. The worker adds the state write: Redis ran the batch scripts for ${off?.redis_script_us_per_event} µs per event with labels off and ${on?.redis_script_us_per_event} µs with labels on (\`INFO commandstats\`, a separate process on the same 2 cores), ${fmt(off?.batches)} batches of ~${fmt(off?.mean_batch_messages)} messages, mean flush ${off?.flush_ms_mean} ms (labels off) / ${on?.flush_ms_mean} ms (on). Join records: ${on?.join_record_bytes} bytes each by \`MEMORY USAGE\` of the join hashes ÷ their fields (Redis's \`used_memory\` grows by more: ≈ 125–140 B per record, docs/labels.md).`,
     );
   }
   for (const [key, label] of [
@@ -144,7 +144,7 @@ function schedule(state: Json): string {
 function joinNote(bytes: number | undefined): string {
   if (!bytes) return '(measured in the ingest phase)';
   const perModel = bytes * 100 * 7 * 86400;
-  return `${bytes} B × 100 events/s × 7 d ≈ ${(perModel / 1e9).toFixed(1)} GB per model (${fmt(perModel / 21 / 2 ** 20)} MiB per feature series; docs/labels.md has the sampling arithmetic)`;
+  return `${bytes} B (\`MEMORY USAGE\`) × 100 events/s × 7 d ≈ ${(perModel / 1e9).toFixed(1)} GB per model (${fmt(perModel / 21 / 2 ** 20)} MiB per feature series), ≈ 8.5 GB by \`used_memory\` (docs/labels.md has that budget and the sampling arithmetic)`;
 }
 
 function otherNotes(report: Json): string[] {

@@ -43,6 +43,7 @@ export function storeOptions(topology: Topology) {
     fine: { bucketMs: retention.fine.bucket, keepMs: retention.fine.keep },
     coarse: { bucketMs: retention.coarse.bucket, keepMs: retention.coarse.keep },
     maxFeaturesPerModel: caps.features_per_model,
+    labelJoin: { ttlMs: topology.state.label_join_ttl, maxFutureMs: topology.windows.max_future },
   };
 }
 
@@ -120,7 +121,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const shared = { store, schemas, deadLetters, metrics, logger, clock, limits };
   const processor = new PredictionBatchProcessor({
     ...shared,
-    ...(labelsOn ? { join: { sampleRate: topology.labels.sample_rate, ttlMs: topology.state.label_join_ttl } } : {}),
+    ...(labelsOn ? { join: { sampleRate: topology.labels.sample_rate } } : {}),
     aggregation: {
       bucketMs: topology.state.retention.fine.bucket,
       maxModels: topology.state.caps.models,

@@ -321,22 +321,19 @@ export async function runIngestWorker(input: IngestTopic & { labels: boolean; gr
   for (const model of models) counted += Number((await redis.hget(keys.totals(model), 'n')) ?? 0);
   const deadLetters = await redis.hgetall(keys.deadLetters());
 
-  // Join records: MEMORY USAGE of a sample (ids are "<seed>-<index>"), then all of them deleted by id.
+  // Join records: all join hashes (by SCAN), their fields and MEMORY USAGE (every field sampled).
   let joinRecordBytes: number | undefined;
   let joinRecords: number | undefined;
   if (input.labels) {
-    const sample = [];
-    for (let i = 0; i < 2000 && i < input.events; i++) {
-      const usage = await redis.memory('USAGE', keys.joinRecord(`${input.seed}-${i}`), 'SAMPLES', 0);
-      if (usage !== null) sample.push(Number(usage));
-    }
-    joinRecordBytes = sample.length > 0 ? round(sample.reduce((a, b) => a + b, 0) / sample.length, 1) : undefined;
+    let bytes = 0;
     joinRecords = 0;
-    for (let start = 0; start < input.events; start += 10_000) {
-      const ids = [];
-      for (let i = start; i < Math.min(input.events, start + 10_000); i++) ids.push(keys.joinRecord(`${input.seed}-${i}`));
-      joinRecords += await redis.unlink(...ids);
+    for await (const batch of redis.scanStream({ match: `${keys.root}:join:*`, count: 1000 }) as AsyncIterable<string[]>) {
+      for (const key of batch) {
+        joinRecords += await redis.hlen(key);
+        bytes += Number(await redis.memory('USAGE', key, 'SAMPLES', 0));
+      }
     }
+    joinRecordBytes = joinRecords > 0 ? round(bytes / joinRecords, 1) : undefined;
   }
   await deletePrefix(redis, topology.state.key_prefix);
   await admin.deleteGroups([input.group]).catch(() => undefined);

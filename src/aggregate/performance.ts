@@ -338,13 +338,10 @@ export function decodeJoinRecord(bytes: Buffer): JoinRecord {
 }
 
 /**
- * Whether a prediction id is in the joined sample: FNV-1a (32 bit) of the id, mixed by MurmurHash3's
- * finalizer (FNV alone leaves sequential ids' high bits correlated), against the rate. A pure
- * function of the id, so the label side knows without any state that a label's prediction was not kept.
+ * A prediction id's 32-bit hash: FNV-1a, mixed by MurmurHash3's finalizer (FNV alone leaves sequential
+ * ids' high bits correlated). Picks the join sample and the join record's shard.
  */
-export function inJoinSample(predictionId: string, sampleRate: number): boolean {
-  if (sampleRate >= 1) return true;
-  if (sampleRate <= 0) return false;
+export function predictionIdHash(predictionId: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < predictionId.length; i++) {
     hash ^= predictionId.charCodeAt(i);
@@ -352,6 +349,15 @@ export function inJoinSample(predictionId: string, sampleRate: number): boolean 
   }
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return (hash >>> 0) / 4294967296 < sampleRate;
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+/**
+ * Whether a prediction id is in the joined sample: its hash against the rate. A pure function of the
+ * id, so the label side knows without any state that a label's prediction was not kept.
+ */
+export function inJoinSample(predictionId: string, sampleRate: number): boolean {
+  if (sampleRate >= 1) return true;
+  if (sampleRate <= 0) return false;
+  return predictionIdHash(predictionId) / 4294967296 < sampleRate;
 }

@@ -112,7 +112,7 @@ const evaluation = z
 
 /**
  * Delayed labels (sources.labels) joined to their predictions through Redis. Memory: one join record
- * per sampled prediction with a value, kept `state.label_join_ttl` — about 100–150 bytes each with short
+ * per sampled prediction with a value, kept `state.label_join_ttl` — about 125–250 bytes each with UUID
  * ids (docs/labels.md): rate × sample_rate × TTL × that. Sample or shorten the TTL on big streams.
  */
 const labels = z

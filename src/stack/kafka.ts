@@ -168,8 +168,11 @@ export const kafkaDriver: ServiceDriver = {
     writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
     if (existsSync(join(dataDir, 'meta.properties'))) return;
     // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url
-    // (the format of Kafka's own Uuid.randomUuid()).
-    const clusterId = randomBytes(16).toString('base64url');
+    // (the format of Kafka's own Uuid.randomUuid()), and like Kafka's never starting with "-": StorageTool's
+    // argument parser would take it for an option (one fresh machine in 64 failed to start its stack).
+    let clusterId: string;
+    do clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-'));
     ctx.progress(`kafka: formatting ${dataDir} (cluster id ${clusterId})`);
     await runLoggedJava(
       [

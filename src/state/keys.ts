@@ -15,7 +15,8 @@
  *   {p}:alerts:<modelKey>            HASH  rule|feature → JSON alert state (pending or firing)
  *   {p}:outbox                       LIST  alert events written with their state, not yet on Kafka
  *   {p}:published                    ZSET  id:state of alert events Kafka acknowledged → time
- *   {p}:pred:<predictionId>          STRING join record (model, sent_at, prediction, scores), "L" once labeled (TTL = label_join_ttl)
+ *   {p}:join:<slot>:<shard>          HASH  prediction id → join record (model, sent_at, prediction, scores), "L" once
+ *                                          labeled; per sent_at slot and id shard (expires with its slot: join-slots.ts)
  *   {p}:perf:<res>:<modelKey>:<start> LIST encoded PerformanceSummary deltas of one prediction-time bucket (TTL = keep)
  *   {p}:labels                       HASH  label outcome (joined, duplicate, pending, unknown, expired, not_sampled) → labels
  *   {p}:pending                      ZSET  labels waiting for their prediction (JSON) → arrival time (ms)
@@ -81,9 +82,8 @@ export class KeyLayout {
   published(): string {
     return `${this.root}:published`;
   }
-  /** The prediction id is used as is: the hash tag is the first {…}, so braces in ids change nothing. */
-  joinRecord(predictionId: string): string {
-    return `${this.root}:pred:${predictionId}`;
+  joinSlot(slot: number, shard: number): string {
+    return `${this.root}:join:${slot}:${shard}`;
   }
   performanceBucket(resolution: Resolution, model: string, start: number): string {
     return `${this.root}:perf:${resolution}:${model}:${start}`;

@@ -5,7 +5,9 @@ import type { BucketDelta } from '../aggregate/index.ts';
 import { ModelSummary, PerformanceSummary } from '../aggregate/index.ts';
 import type { ModelRole } from '../events.ts';
 import { DriftwatchError, errorMessage, type ErrorCode } from '../errors.ts';
+import { JoinSlots, joinShard } from './join-slots.ts';
 import { KeyLayout, modelKey, watermarkField, type Resolution } from './keys.ts';
+import { encodePairs } from './msgpack-pairs.ts';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
 
@@ -29,6 +31,21 @@ export interface StoreOptions {
   maxFeaturesPerModel: number;
   /** A bucket list this long is merged into one element (appends stay cheap, reads stay short). */
   compactAt?: number;
+  /** Join records: kept `ttlMs` (state.label_join_ttl); `sent_at` up to `maxFutureMs` ahead is accepted. */
+  labelJoin?: { ttlMs: number; maxFutureMs: number };
+}
+
+/** A prediction's join record, kept for its label (HSETNX: the first with an id wins). */
+export interface JoinEntry {
+  predictionId: string;
+  sentAt: number;
+  record: Buffer;
+}
+
+/** A join record found for a label, and where it lives (a label write marks it there). */
+export interface JoinHit {
+  record: Buffer;
+  slotKey: string;
 }
 
 export interface BatchWrite {
@@ -41,9 +58,8 @@ export interface BatchWrite {
   deltas: readonly BucketDelta[];
   deadLetters: ReadonlyMap<ErrorCode, number>;
   overflowModelEvents: number;
-  /** Join records of this batch's predictions, kept `joinTtlMs` for their labels (SET NX). */
-  joins?: readonly { predictionId: string; record: Buffer }[];
-  joinTtlMs?: number;
+  /** Join records of this batch's predictions, kept `label_join_ttl` for their labels. */
+  joins?: readonly JoinEntry[];
 }
 
 /** What one label write applies: with a partition watermark (a label batch) or without (retries). */
@@ -54,8 +70,8 @@ export interface LabelWrite {
   /** Labels joined per model (model key): the exact labeled_total. */
   labeled: ReadonlyMap<string, number>;
   outcomes: ReadonlyMap<string, number>;
-  /** Prediction ids whose join record this write marks labeled (checked: unlabeled until now). */
-  joined: readonly string[];
+  /** Join records this write marks labeled (checked: unlabeled until now). */
+  joined: readonly { predictionId: string; slotKey: string }[];
   /** Labels that start waiting for their prediction. */
   pendingAdded: readonly { member: string; score: number }[];
   /** Waiting labels this write resolves (checked: still waiting). */
@@ -88,6 +104,10 @@ export interface Totals {
   /** Labels joined to this model's predictions since monitoring began (exact). */
   labeled: number;
 }
+
+/** What a labeled prediction's join record becomes: a second label for it is a duplicate. */
+export const JOINED_MARK = Buffer.from('L');
+const isJoinedMark = (record: Buffer): boolean => record.length === 1 && record[0] === JOINED_MARK[0];
 
 const COMPACTIONS_IN_FLIGHT = 2;
 const WRITE_BACKS_IN_FLIGHT = 8;
@@ -129,9 +149,13 @@ export class RedisStateStore {
   private closing = false;
   /** Features this worker saw admitted into their model's registry (bounded by the caps). */
   private readonly admitted = new Map<string, Set<string>>();
+  private readonly joinSlots: JoinSlots;
+  private readonly maxFutureMs: number;
 
   constructor(readonly redis: Redis, private readonly options: StoreOptions) {
     this.keys = new KeyLayout(options.prefix);
+    this.joinSlots = new JoinSlots(options.labelJoin?.ttlMs ?? 7 * 86_400_000);
+    this.maxFutureMs = options.labelJoin?.maxFutureMs ?? 300_000;
     this.compactAt = options.compactAt ?? 16;
     redis.defineCommand('dwApplyBatch', { lua: script('apply-batch') });
     redis.defineCommand('dwCompactList', { numberOfKeys: 1, lua: script('compact-list') });
@@ -197,10 +221,7 @@ export class RedisStateStore {
     for (const [code, count] of batch.deadLetters) ops.push('I', deadLetters, code, count);
     if (batch.overflowModelEvents > 0) ops.push('I', ref(this.keys.overflow()), 'model_events', batch.overflowModelEvents);
 
-    if (batch.joins && batch.joins.length > 0) {
-      const ttl = batch.joinTtlMs ?? 7 * 86_400_000;
-      for (const { predictionId, record } of batch.joins) ops.push('S', ref(this.keys.joinRecord(predictionId)), record, ttl);
-    }
+    if (batch.joins && batch.joins.length > 0) this.pushJoinOps(batch.joins, ref, ops);
 
     const reply = await this.redis.dwApplyBatch(
       keys.length,
@@ -233,12 +254,26 @@ export class RedisStateStore {
     };
   }
 
+  /** One 'H' op per join hash (slot and shard) the records go to: the records packed in one argument. */
+  private pushJoinOps(joins: readonly JoinEntry[], ref: (key: string) => number, ops: (string | number | Buffer)[]): void {
+    const groups = new Map<string, { ids: string[]; records: Buffer[]; expiresAt: number }>();
+    for (const { predictionId, sentAt, record } of joins) {
+      const slot = this.joinSlots.slotOf(sentAt);
+      const key = this.keys.joinSlot(slot, joinShard(predictionId));
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { ids: [], records: [], expiresAt: this.joinSlots.expiresAt(slot) }));
+      group.ids.push(predictionId);
+      group.records.push(record);
+    }
+    for (const [key, group] of groups) ops.push('H', ref(key), encodePairs(group.ids, group.records), group.expiresAt);
+  }
+
   /** One atomic label write (apply-batch.lua): deltas, counters, join marks, pending changes, watermark. */
   async applyLabels(write: LabelWrite): Promise<LabelWriteResult> {
     const { keys, ref } = scriptKeys(this.keys.watermarks());
     const ops: (string | number | Buffer)[] = [];
     const pending = ref(this.keys.pendingLabels());
-    for (const id of write.joined) ops.push('J', ref(this.keys.joinRecord(id)));
+    for (const { predictionId, slotKey } of write.joined) ops.push('J', ref(slotKey), predictionId);
     for (const member of write.pendingResolved) ops.push('P', pending, member);
     for (const { member, score } of write.pendingAdded) ops.push('Q', pending, score, member);
     for (const delta of write.deltas) {
@@ -272,14 +307,45 @@ export class RedisStateStore {
     return { applied: true, longLists: (longIndexes ?? []).map((index) => keys[Number(index) - 1]!) };
   }
 
-  /** Join records by prediction id (null where there is none), in chunks of one MGET each. */
-  async joinRecords(ids: readonly string[]): Promise<(Buffer | null)[]> {
-    const records: (Buffer | null)[] = [];
-    for (let start = 0; start < ids.length; start += 1000) {
-      const chunk = ids.slice(start, start + 1000).map((id) => this.keys.joinRecord(id));
-      records.push(...(await this.redis.mgetBuffer(...chunk)));
+  /**
+   * Join records by prediction id (null where there is none): every join hash that can exist at `now`
+   * probed in the id's shard, one pipelined HMGET per hash and chunk of ids. A labeled mark anywhere
+   * wins (the prediction is labeled); else the newest slot's record.
+   */
+  async joinRecords(ids: readonly string[], now: number): Promise<(JoinHit | null)[]> {
+    const hits: (JoinHit | null)[] = ids.map(() => null);
+    const byShard = new Map<number, number[]>();
+    ids.forEach((id, i) => {
+      const shard = joinShard(id);
+      const members = byShard.get(shard);
+      if (members) members.push(i);
+      else byShard.set(shard, [i]);
+    });
+    const slots = this.joinSlots.liveSlots(now, this.maxFutureMs);
+    const reads: { key: string; members: number[] }[] = [];
+    const pipeline = this.redis.pipeline();
+    for (const [shard, members] of byShard) {
+      for (let start = 0; start < members.length; start += 1000) {
+        const chunk = members.slice(start, start + 1000);
+        for (const slot of slots) {
+          const key = this.keys.joinSlot(slot, shard);
+          reads.push({ key, members: chunk });
+          pipeline.hmgetBuffer(key, ...chunk.map((i) => ids[i]!));
+        }
+      }
     }
-    return records;
+    const replies = await pipeline.exec();
+    reads.forEach(({ key, members }, r) => {
+      const [error, values] = replies![r]!;
+      if (error) throw error;
+      (values as (Buffer | null)[]).forEach((record, j) => {
+        if (record === null) return;
+        const i = members[j]!;
+        const held = hits[i];
+        if (!held || (isJoinedMark(record) && !isJoinedMark(held.record))) hits[i] = { record, slotKey: key };
+      });
+    });
+    return hits;
   }
 
   /** The oldest waiting labels: [member, arrival time]. */

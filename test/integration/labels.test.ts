@@ -156,7 +156,9 @@ describe('labels: joined to predictions through Redis, online performance', () =
       'every label to be joined',
       async () => {
         const report = await h.status();
-        const done = report.models.every((model) => model.performance.labeled_total === 3000);
+        // The window's own labeled count, not only labeled_total: status reads the totals and the
+        // performance buckets in separate calls, so a poll can see the total before the buckets.
+        const done = report.models.every((model) => model.performance.labeled_total === 3000 && model.performance.labeled === 3000);
         return report.models.length === 2 && done ? report : undefined;
       },
       60_000,
@@ -261,15 +263,27 @@ describe('labels: joined to predictions through Redis, online performance', () =
     expect(status.models[0]!.performance.labeled_total).toBe(joinedTotal);
     expect(status.labels).toEqual({ outcomes: expected, pending: 0 });
 
-    // One join record per sampled prediction, and what one costs in Redis.
-    const records = await h.store.redis.keys(`{${h.topology.state.key_prefix}}:pred:*`);
-    expect(records.length).toBe(sampled([...onTimeLabels, ...earlyLabels]));
+    // One join record per sampled prediction, in the join hashes; every labeled one marked "L".
+    const joinHashes = async () => {
+      const fields = new Map<string, string>();
+      let bytes = 0;
+      for (const key of await h.store.redis.keys(`${h.store.keys.root}:join:*`)) {
+        for (const [id, record] of Object.entries(await h.store.redis.hgetallBuffer(key))) fields.set(id, record.toString('latin1'));
+        bytes += Number(await h.store.redis.memory('USAGE', key, 'SAMPLES', 0));
+      }
+      return { fields, bytes };
+    };
+    const labeledIds = [...onTimeLabels, ...earlyLabels].filter((label) => inJoinSample(label.prediction_id, 0.5)).map((label) => label.prediction_id);
+    const before = await joinHashes();
+    expect(before.fields.size).toBe(labeledIds.length);
+    expect(labeledIds.every((id) => before.fields.get(id) === 'L')).toBe(true);
     const unlabeled = generate(generator, 200).filter((event) => inJoinSample(event.prediction_id, 0.5));
     await h.sendPredictions(unlabeled);
     await caughtUp(h, h.topics.predictions);
-    const bytes = await h.store.redis.memory('USAGE', h.store.keys.joinRecord(unlabeled[0]!.prediction_id));
-    const labeledBytes = await h.store.redis.memory('USAGE', h.store.keys.joinRecord(onTimeLabels.find((label) => inJoinSample(label.prediction_id, 0.5))!.prediction_id));
-    console.log(`join record: ${String(bytes)} bytes (id ${unlabeled[0]!.prediction_id}, 2 class scores); labeled mark: ${String(labeledBytes)} bytes`);
+    const after = await joinHashes();
+    expect(after.fields.size).toBe(labeledIds.length + unlabeled.length);
+    expect(unlabeled.every((event) => (after.fields.get(event.prediction_id)?.length ?? 0) > 20)).toBe(true);
+    console.log(`join hashes: ${after.fields.size} records (${unlabeled.length} with 2 class scores, the rest labeled marks) in ${after.bytes} bytes of MEMORY USAGE`);
   });
 
   it('an accuracy-drop rule fires once when accuracy falls and resolves once when it recovers', async () => {

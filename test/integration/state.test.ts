@@ -103,4 +103,41 @@ describe('Redis state: the exactly-once watermark and bucket compaction', () => 
     // A compactor that read an older prefix finds the list moved on and writes nothing.
     expect(await store.redis.dwCompactList(fineList, 3, Buffer.from('x'), 'stale', 'stale')).toBe(0);
   });
+
+  it('keeps join records in slot hashes: every id and record byte back, the first record of an id wins, a labeled mark stays', async () => {
+    const record = (length: number, fill: number) => Buffer.alloc(length, fill);
+    // Ids and records across every MessagePack length form (fixstr, str8, str16), multibyte ids, and
+    // sent_at in two slots (a slot is 1/8 of the 7-day TTL).
+    const slotMs = 21 * 60 * MINUTE;
+    const entries = [
+      { predictionId: 'a', sentAt: T0, record: record(1, 1) },
+      { predictionId: 'x'.repeat(31), sentAt: T0, record: record(31, 2) },
+      { predictionId: 'é'.repeat(40), sentAt: T0, record: record(200, 3) },
+      { predictionId: 'z'.repeat(256), sentAt: T0 - slotMs, record: record(300, 4) },
+      ...Array.from({ length: 3000 }, (_, i) => ({ predictionId: `id-${i}`, sentAt: T0 - (i % 2) * slotMs, record: record(27, i % 256) })),
+    ];
+    const join = (expectedWatermark: string, newWatermark: string, joins: typeof entries) =>
+      store.applyBatch({ topic: 'j', partition: 0, expectedWatermark, newWatermark, deltas: [], deadLetters: new Map(), overflowModelEvents: 0, joins });
+    expect(await join('', '0', entries)).toMatchObject({ applied: true });
+    const ids = [...entries.map((entry) => entry.predictionId), 'never-seen'];
+    const hits = await store.joinRecords(ids, T0);
+    expect(hits.slice(0, -1).every((hit, i) => hit !== null && hit.record.equals(entries[i]!.record))).toBe(true);
+    expect(hits.at(-1)).toBeNull();
+    const hashes = await store.redis.keys(`${store.keys.root}:join:*`);
+    // 16 shards × 2 slots, each expiring a TTL after its slot ends.
+    expect(hashes.length).toBe(32);
+    const ttl = await store.redis.pttl(hashes[0]!);
+    expect(ttl).toBeGreaterThan(7 * 24 * 60 * MINUTE - 2 * slotMs);
+    expect(ttl).toBeLessThanOrEqual(7 * 24 * 60 * MINUTE + slotMs);
+
+    // A label marks one record; a later prediction with the same id (a producer's retry) changes nothing.
+    const marked = await store.applyLabels({ deltas: [], labeled: new Map(), outcomes: new Map(), joined: [{ predictionId: 'a', slotKey: hits[0]!.slotKey }], pendingAdded: [], pendingResolved: [] });
+    expect(marked.applied).toBe(true);
+    expect(await join('0', '1', [{ predictionId: 'a', sentAt: T0, record: record(5, 9) }, { predictionId: 'id-0', sentAt: T0, record: record(5, 9) }])).toMatchObject({ applied: true });
+    const [a, first] = await store.joinRecords(['a', 'id-0'], T0);
+    expect(a!.record.toString()).toBe('L');
+    expect(first!.record.equals(entries[4]!.record)).toBe(true);
+    // Marking it again is refused as a conflict: a label counts once.
+    expect(await store.applyLabels({ deltas: [], labeled: new Map(), outcomes: new Map(), joined: [{ predictionId: 'a', slotKey: a!.slotKey }], pendingAdded: [], pendingResolved: [] })).toEqual({ applied: false, reason: 'conflict' });
+  });
 });

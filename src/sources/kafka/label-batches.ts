@@ -3,7 +3,7 @@ import { decodeValue, validateLabel } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { LabelEvent } from '../../events.ts';
 import type { DeadLetter } from '../../sinks/dead-letter.ts';
-import type { LabelWrite } from '../../state/index.ts';
+import { JOINED_MARK, type JoinHit, type LabelWrite } from '../../state/index.ts';
 import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 import type { BatchOutcome } from './prediction-batches.ts';
 
@@ -41,7 +41,6 @@ interface LabelItem {
   source: string;
 }
 
-const JOINED_MARK = Buffer.from('L');
 /** Waiting labels retried per round; the rest wait for the next one. */
 const RETRY_PAGE = 5000;
 
@@ -161,15 +160,15 @@ export class LabelBatchProcessor {
     const { store, join } = this.deps;
     const sampled = items.filter((item) => inJoinSample(item.event.prediction_id, join.sampleRate));
     const ids = [...new Set(sampled.map((item) => item.event.prediction_id))];
-    const records = new Map<string, Buffer | null>();
-    const read = await store.joinRecords(ids);
+    const records = new Map<string, JoinHit | null>();
+    const read = await store.joinRecords(ids, now);
     ids.forEach((id, i) => records.set(id, read[i] ?? null));
 
     const outcomes = new Map<LabelOutcome, number>(LABEL_OUTCOMES.map((outcome) => [outcome, 0]));
     const count = (outcome: LabelOutcome) => outcomes.set(outcome, outcomes.get(outcome)! + 1);
     const deltas = new Map<string, { model: string; bucketStart: number; summary: PerformanceSummary }>();
     const labeled = new Map<string, number>();
-    const joined = new Set<string>();
+    const joined = new Map<string, string>();
     const pendingAdded: { member: string; score: number }[] = [];
     const pendingResolved: string[] = [];
 
@@ -181,14 +180,14 @@ export class LabelBatchProcessor {
         if (pending) pendingResolved.push(pending.member);
         continue;
       }
-      const record = records.get(id) ?? null;
-      if (joined.has(id) || record?.equals(JOINED_MARK)) {
+      const hit = records.get(id) ?? null;
+      if (joined.has(id) || hit?.record.equals(JOINED_MARK)) {
         count('duplicate');
         if (pending) pendingResolved.push(pending.member);
         continue;
       }
-      if (record) {
-        const prediction = decodeJoinRecord(record);
+      if (hit) {
+        const prediction = decodeJoinRecord(hit.record);
         const bucketStart = prediction.sentAt - (prediction.sentAt % join.bucketMs);
         const key = `${prediction.model}\u0000${bucketStart}`;
         let delta = deltas.get(key);
@@ -198,7 +197,7 @@ export class LabelBatchProcessor {
         }
         delta.summary.add({ prediction: prediction.prediction, scores: prediction.scores, label: event.label, delayMs: event.observed_at - prediction.sentAt }, join.maxClasses);
         labeled.set(prediction.model, (labeled.get(prediction.model) ?? 0) + 1);
-        joined.add(id);
+        joined.set(id, hit.slotKey);
         count('joined');
         if (pending) pendingResolved.push(pending.member);
         continue;
@@ -220,7 +219,7 @@ export class LabelBatchProcessor {
       pendingAdded.push({ member: JSON.stringify({ id, label: event.label, observed_at: event.observed_at, src: item.source }), score: now });
     }
     return {
-      write: { deltas: [...deltas.values()], labeled, outcomes, joined: [...joined], pendingAdded, pendingResolved },
+      write: { deltas: [...deltas.values()], labeled, outcomes, joined: [...joined].map(([predictionId, slotKey]) => ({ predictionId, slotKey })), pendingAdded, pendingResolved },
     };
   }
 }

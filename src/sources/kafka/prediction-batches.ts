@@ -4,7 +4,7 @@ import { decodeValue, validatePrediction } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { DeadLetter } from '../../sinks/dead-letter.ts';
 import { ByteWriter } from '../../sketch/index.ts';
-import { modelKey } from '../../state/index.ts';
+import { modelKey, type JoinEntry } from '../../state/index.ts';
 import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 
 export type { PartitionBatch } from './batch-common.ts';
@@ -13,7 +13,7 @@ export type { PartitionBatch } from './batch-common.ts';
 export interface BatchProcessorDeps extends BatchDeps {
   aggregation: AggregatorOptions;
   /** Keep join records for labels (topology `labels`); absent = labels are off. */
-  join?: { sampleRate: number; ttlMs: number };
+  join?: { sampleRate: number };
 }
 
 export interface BatchOutcome {
@@ -75,7 +75,6 @@ export class PredictionBatchProcessor {
         deadLetters: deadLetterCounts,
         overflowModelEvents: drained.overflowModelEvents,
         joins,
-        ...(this.deps.join ? { joinTtlMs: this.deps.join.ttlMs } : {}),
       });
       stopTimer();
 
@@ -114,7 +113,7 @@ export class PredictionBatchProcessor {
     const now = clock();
     let accepted = 0;
     const latencies: [string, string, number][] = [];
-    const joins: { predictionId: string; record: Buffer }[] = [];
+    const joins: JoinEntry[] = [];
     const joinRecords = new ByteWriter(16_384);
     const modelKeys = new Map<string, string>();
     for (const message of messages) {
@@ -130,7 +129,7 @@ export class PredictionBatchProcessor {
           const identity = `${event.predictor_name}\u0000${event.model_id}`;
           let model = modelKeys.get(identity);
           if (model === undefined) modelKeys.set(identity, (model = modelKey(event.predictor_name, event.model_id)));
-          joins.push({ predictionId: event.prediction_id, record: encodeJoinRecord({ model, sentAt: event.sent_at, prediction: event.prediction, scores: event.prediction_scores }, joinRecords) });
+          joins.push({ predictionId: event.prediction_id, sentAt: event.sent_at, record: encodeJoinRecord({ model, sentAt: event.sent_at, prediction: event.prediction, scores: event.prediction_scores }, joinRecords) });
         }
         accepted++;
       } else {

@@ -12,9 +12,10 @@
 --   N key field value       HSETNX
 --   F key field             admit a feature into a capped registry HASH (counts a refusal)
 --   T key registry field n  HINCRBY key "f:"..field n, only if the registry admitted the feature
---   S key value ttl_ms      SET NX PX: a prediction's join record (the first with an id wins, and a
---                           labeled record is never reset, so a label counts once)
---   J key                   mark a join record labeled ("L", TTL kept); checked: it must exist, unlabeled
+--   H key pairs at_ms       join records into a join HASH: pairs is a MessagePack array [id, record, …]
+--                           (one argument for thousands), each HSETNX (the first with an id wins, and a
+--                           labeled record is never reset, so a label counts once); PEXPIREAT at_ms
+--   J key id                mark a join record labeled ("L", TTL kept); checked: it must exist, unlabeled
 --   P zset member           ZREM a pending label; checked: it must still be pending
 --   Q zset score member     ZADD a pending label
 -- Checked ops are verified before anything is written: a failed check (another writer joined that
@@ -29,13 +30,13 @@ if ARGV[1] ~= '' then
   end
 end
 
-local ARITY = {L = 4, I = 4, N = 4, F = 3, T = 5, S = 4, J = 2, P = 3, Q = 4}
+local ARITY = {L = 4, I = 4, N = 4, F = 3, T = 5, H = 4, J = 3, P = 3, Q = 4}
 local n = #ARGV
 local i = 6
 while i <= n do
   local op = ARGV[i]
   if op == 'J' then
-    local value = redis.call('GET', KEYS[tonumber(ARGV[i + 1])])
+    local value = redis.call('HGET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2])
     if not value or value == 'L' then
       return {2, current, i}
     end
@@ -85,12 +86,16 @@ while i <= n do
       redis.call('HINCRBY', key, 'f:' .. ARGV[i + 3], ARGV[i + 4])
     end
     i = i + 5
-  elseif op == 'S' then
-    redis.call('SET', key, ARGV[i + 2], 'NX', 'PX', ARGV[i + 3])
+  elseif op == 'H' then
+    local records = cmsgpack.unpack(ARGV[i + 2])
+    for j = 1, #records, 2 do
+      redis.call('HSETNX', key, records[j], records[j + 1])
+    end
+    redis.call('PEXPIREAT', key, ARGV[i + 3])
     i = i + 4
   elseif op == 'J' then
-    redis.call('SET', key, 'L', 'KEEPTTL')
-    i = i + 2
+    redis.call('HSET', key, ARGV[i + 2], 'L')
+    i = i + 3
   elseif op == 'P' then
     redis.call('ZREM', key, ARGV[i + 2])
     i = i + 3
