@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BulkHistogram } from './bulk-histogram.ts';
 import { registerGcFloor } from './gc-floor.ts';
+
+export const SERVING_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * Every Prometheus metric driftwatch exports, defined in one place on a registry passed in (tests stay
@@ -50,13 +53,13 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000],
       registers: [registry],
     }),
-    servingLatency: new Histogram({
-      name: 'driftwatch_serving_latency_seconds',
-      help: 'Serving latency reported in prediction logs, per model.',
-      labelNames: ['predictor', 'model'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
+    servingLatency: new BulkHistogram(
+      'driftwatch_serving_latency_seconds',
+      'Serving latency reported in prediction logs, per model.',
+      ['predictor', 'model'] as const,
+      SERVING_LATENCY_BUCKETS,
+      [registry],
+    ),
     labels: new Counter({
       name: 'driftwatch_labels_total',
       help: 'Labels by outcome: joined, duplicate, pending (started to wait; counted again when resolved), unknown, expired, not_sampled.',

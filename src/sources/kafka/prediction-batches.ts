@@ -4,6 +4,7 @@ import { decodeValue, validatePrediction } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { DeadLetter } from '../../sinks/dead-letter.ts';
 import { ByteWriter } from '../../sketch/index.ts';
+import type { BulkHistogramChild } from '../../telemetry/bulk-histogram.ts';
 import { modelKey, type JoinEntry } from '../../state/index.ts';
 import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 
@@ -32,7 +33,8 @@ export interface BatchOutcome {
 export class PredictionBatchProcessor {
   private readonly watermarks: PartitionWatermarks;
   private readonly admission: Admission;
-  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
+  /** Serving-latency histogram children by predictor, then model: no key string per event. */
+  private readonly latencyChildren = new Map<string, Map<string, BulkHistogramChild>>();
 
   constructor(private readonly deps: BatchProcessorDeps) {
     this.admission = new Admission(deps.aggregation.maxModels, deps.aggregation.maxFeaturesPerModel);
@@ -98,7 +100,8 @@ export class PredictionBatchProcessor {
         metrics.events.inc({ ...labels, outcome: 'accepted' }, delta.summary.count - delta.summary.errors);
         if (delta.summary.errors > 0) metrics.events.inc({ ...labels, outcome: 'failed' }, delta.summary.errors);
       }
-      for (const [predictor, model, latencyMs] of latencies) this.observeLatency(predictor, model, latencyMs);
+      // Observed once the batch is in: a batch written again after a conflict is not observed twice.
+      for (let i = 0; i < latencies.children.length; i++) latencies.children[i]!.observe(latencies.ms[i]! / 1000);
       store.scheduleCompaction(result.longLists, (key, error) => this.deps.logger.warn({ key, err: error }, 'bucket compaction failed; will retry later'));
       return { lastOffset: last.offset, accepted, deadLettered: letters.length, skipped };
     }
@@ -112,7 +115,7 @@ export class PredictionBatchProcessor {
     const letters: DeadLetter[] = [];
     const now = clock();
     let accepted = 0;
-    const latencies: [string, string, number][] = [];
+    const latencies = { children: [] as BulkHistogramChild[], ms: [] as number[] };
     const joins: JoinEntry[] = [];
     const joinRecords = new ByteWriter(16_384);
     const modelKeys = new Map<string, string>();
@@ -123,7 +126,10 @@ export class PredictionBatchProcessor {
         const { event } = validated;
         // Only admitted models get a latency series: metric labels stay bounded by the model cap.
         const admitted = aggregator.record(event);
-        if (admitted && event.latency_ms !== null) latencies.push([event.predictor_name, event.model_id, event.latency_ms]);
+        if (admitted && event.latency_ms !== null) {
+          latencies.children.push(this.latencyChild(event.predictor_name, event.model_id));
+          latencies.ms.push(event.latency_ms);
+        }
         // Only a prediction a label can be scored against is kept for the join (docs/labels.md: memory).
         if (admitted && join && event.error === null && event.prediction !== null && inJoinSample(event.prediction_id, join.sampleRate)) {
           const identity = `${event.predictor_name}\u0000${event.model_id}`;
@@ -139,13 +145,11 @@ export class PredictionBatchProcessor {
     return { aggregator, letters, accepted, latencies, joins };
   }
 
-  private observeLatency(predictor: string, model: string, latencyMs: number): void {
-    const key = `${predictor}\u0000${model}`;
-    let child = this.latencyChildren.get(key);
-    if (!child) {
-      child = this.deps.metrics.servingLatency.labels({ predictor, model });
-      this.latencyChildren.set(key, child);
-    }
-    child.observe(latencyMs / 1000);
+  private latencyChild(predictor: string, model: string): BulkHistogramChild {
+    let models = this.latencyChildren.get(predictor);
+    if (!models) this.latencyChildren.set(predictor, (models = new Map()));
+    let child = models.get(model);
+    if (!child) models.set(model, (child = this.deps.metrics.servingLatency.labels({ predictor, model })));
+    return child;
   }
 }
