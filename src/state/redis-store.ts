@@ -105,9 +105,8 @@ export interface Totals {
   labeled: number;
 }
 
-/** What a labeled prediction's join record becomes: a second label for it is a duplicate. */
-export const JOINED_MARK = Buffer.from('L');
-const isJoinedMark = (record: Buffer): boolean => record.length === 1 && record[0] === JOINED_MARK[0];
+/** Whether a join record is the mark "L" it becomes once labeled (a second label for it is a duplicate). */
+export const isJoinedMark = (record: Buffer): boolean => record.length === 1 && record[0] === 0x4c;
 
 const COMPACTIONS_IN_FLIGHT = 2;
 const WRITE_BACKS_IN_FLIGHT = 8;
@@ -256,16 +255,19 @@ export class RedisStateStore {
 
   /** One 'H' op per join hash (slot and shard) the records go to: the records packed in one argument. */
   private pushJoinOps(joins: readonly JoinEntry[], ref: (key: string) => number, ops: (string | number | Buffer)[]): void {
-    const groups = new Map<string, { ids: string[]; records: Buffer[]; expiresAt: number }>();
+    // Grouped by a number (slots are whole minutes, shards < 16): no key string per record.
+    const groups = new Map<number, { slot: number; shard: number; ids: string[]; records: Buffer[] }>();
     for (const { predictionId, sentAt, record } of joins) {
       const slot = this.joinSlots.slotOf(sentAt);
-      const key = this.keys.joinSlot(slot, joinShard(predictionId));
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { ids: [], records: [], expiresAt: this.joinSlots.expiresAt(slot) }));
+      const shard = joinShard(predictionId);
+      let group = groups.get(slot + shard);
+      if (!group) groups.set(slot + shard, (group = { slot, shard, ids: [], records: [] }));
       group.ids.push(predictionId);
       group.records.push(record);
     }
-    for (const [key, group] of groups) ops.push('H', ref(key), encodePairs(group.ids, group.records), group.expiresAt);
+    for (const { slot, shard, ids, records } of groups.values()) {
+      ops.push('H', ref(this.keys.joinSlot(slot, shard)), encodePairs(ids, records), this.joinSlots.expiresAt(slot));
+    }
   }
 
   /** One atomic label write (apply-batch.lua): deltas, counters, join marks, pending changes, watermark. */

@@ -3,7 +3,7 @@ import { decodeValue, validateLabel } from '../../decode/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { LabelEvent } from '../../events.ts';
 import type { DeadLetter } from '../../sinks/dead-letter.ts';
-import { JOINED_MARK, type JoinHit, type LabelWrite } from '../../state/index.ts';
+import { isJoinedMark, type JoinHit, type LabelWrite } from '../../state/index.ts';
 import { deadLetterOf, MAX_WATERMARK_CONFLICTS, PartitionWatermarks, resolveSchemas, storedWatermark, type BatchDeps, type PartitionBatch } from './batch-common.ts';
 import type { BatchOutcome } from './prediction-batches.ts';
 
@@ -181,7 +181,7 @@ export class LabelBatchProcessor {
         continue;
       }
       const hit = records.get(id) ?? null;
-      if (joined.has(id) || hit?.record.equals(JOINED_MARK)) {
+      if (joined.has(id) || (hit && isJoinedMark(hit.record))) {
         count('duplicate');
         if (pending) pendingResolved.push(pending.member);
         continue;
