@@ -2,8 +2,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { BulkHistogram } from './bulk-histogram.ts';
 import { registerGcFloor } from './gc-floor.ts';
 
-export const SERVING_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
 /**
  * Every Prometheus metric driftwatch exports, defined in one place on a registry passed in (tests stay
  * isolated). Names follow Prometheus conventions: base units, `_total` counters, `_seconds`.
@@ -57,7 +55,7 @@ export function createIngestMetrics(registry: Registry) {
       'driftwatch_serving_latency_seconds',
       'Serving latency reported in prediction logs, per model.',
       ['predictor', 'model'] as const,
-      SERVING_LATENCY_BUCKETS,
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       [registry],
     ),
     labels: new Counter({
