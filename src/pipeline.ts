@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { kafkaClient } from './sources/kafka/client.ts';
 import type { Registry } from 'prom-client';
 import type { Topology } from './config/topology.ts';
 import { errorMessage } from './errors.ts';
@@ -45,31 +46,6 @@ export function storeOptions(topology: Topology) {
     maxFeaturesPerModel: caps.features_per_model,
     labelJoin: { ttlMs: topology.state.label_join_ttl, maxFutureMs: topology.windows.max_future },
   };
-}
-
-export function kafkaClient(topology: Topology, logger: Logger, clientId: string): Kafka {
-  const kafkaLogger = logger.child({ component: 'kafkajs' });
-  return new Kafka({
-    clientId,
-    brokers: topology.sources.brokers,
-    logLevel: logLevel.WARN,
-    // Reconnect patiently: a broker restart is routine, not a reason to die.
-    retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 10_000 },
-    logCreator:
-      () =>
-      ({ level, log }: LogEntry) => {
-        // An error from our eachBatch can carry a whole Redis command (thousands of keys and blobs):
-        // log its message and the top of its stack, not the object.
-        const { message, error, stack, ...extra } = log as LogEntry['log'] & { error?: unknown; stack?: unknown };
-        const fields = {
-          ...extra,
-          ...(error === undefined ? {} : { error: typeof error === 'string' ? error : errorMessage(error) }),
-          ...(typeof stack === 'string' ? { stack: stack.split('\n').slice(0, 6).join('\n') } : {}),
-        };
-        if (level <= logLevel.ERROR) kafkaLogger.error(fields, message);
-        else kafkaLogger.warn(fields, message);
-      },
-  });
 }
 
 function subscription(selection: Topology['sources']['predictions']): (string | RegExp)[] {

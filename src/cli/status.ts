@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseDuration } from '../config/duration.ts';
+import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
 import { storeOptions } from '../pipeline.ts';
 import { buildStatus, type StatusReport } from '../report/status.ts';

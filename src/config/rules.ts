@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FEATURE_STATISTICS, MODEL_STATISTICS, STATISTICS, type StatisticName } from '../evaluate/statistics.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../evaluate/duration.ts';
+import type { Rule, RuleOverride } from '../evaluate/rule-model.ts';
 
 export const durationSchema = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -13,11 +14,7 @@ export const durationSchema = z.string().transform((text, ctx) => {
 
 const glob = z.string().min(1);
 
-/**
- * A rule: which series it watches (target, value type, globs), which statistic, the threshold it fires
- * beyond (`above` or `below`), the line it clears back past (`clear`, hysteresis), how long the breach
- * must last (`for`), and how many samples the window needs before it may say anything.
- */
+/** The fields of a rule (evaluate/rule-model.ts says what each means). */
 const ruleFields = {
   target: z.enum(['feature', 'prediction', 'model']),
   type: z.enum(['numeric', 'categorical', 'any']).default('any'),
@@ -76,8 +73,12 @@ export const overrideSchema = z
   })
   .strict();
 
-export type Rule = z.output<typeof ruleSchema>;
-export type RuleOverride = z.output<typeof overrideSchema>;
+// The schemas validate into the evaluator's rule model: a change on either side that breaks this fails to compile.
+export type { Rule, RuleOverride } from '../evaluate/rule-model.ts';
+const _rule: (parsed: z.output<typeof ruleSchema>) => Rule = (parsed) => parsed;
+const _override: (parsed: z.output<typeof overrideSchema>) => RuleOverride = (parsed) => parsed;
+void _rule;
+void _override;
 
 const rule = (fields: Record<string, unknown>) => fields;
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DriftwatchError, errorMessage } from '../errors.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../evaluate/duration.ts';
 import { DEFAULT_RULES, overrideSchema, ruleSchema, type Rule } from './rules.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatDuration } from '../config/duration.ts';
+import { formatDuration } from './duration.ts';
 import type { ResolvedRule } from './rules.ts';
 
 /** The alert event of schemas/alert-event.avsc. */

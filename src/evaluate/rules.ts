@@ -1,4 +1,4 @@
-import type { Rule, RuleOverride } from '../config/rules.ts';
+import type { Rule, RuleOverride } from './rule-model.ts';
 
 /** "eta-*" style globs: * any run, ? one character; everything else literal. */
 export function globToRegExp(glob: string): RegExp {

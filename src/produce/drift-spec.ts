@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/duration.ts';
+import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
 import type { DriftStep } from './traffic.ts';
 

@@ -1,5 +1,5 @@
 import { ModelSummary } from '../aggregate/index.ts';
-import { formatDuration } from '../config/duration.ts';
+import { formatDuration } from '../evaluate/duration.ts';
 import { effectiveRules, type Topology } from '../config/topology.ts';
 import { RuleBook } from '../evaluate/rules.ts';
 import type { EvaluationInput } from '../evaluate/model-evaluation.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../../src/config/duration.ts';
+import { formatDuration, parseDuration } from '../../../src/evaluate/duration.ts';
 import { loadTopology, parseTopology } from '../../../src/config/topology.ts';
 import { DriftwatchError } from '../../../src/errors.ts';
 
