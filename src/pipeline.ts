@@ -14,6 +14,7 @@ import { SchemaRegistryCache } from './sources/schema-registry.ts';
 import { EvaluationStore } from './state/evaluation-store.ts';
 import { RedisStateStore } from './state/index.ts';
 import type { Logger } from './telemetry/logger.ts';
+import { redactUrl } from './telemetry/redact.ts';
 import { createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
 
 /**
@@ -136,11 +137,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   // Redis going away is waited out (commands queue until it is back), with one line per state change.
   let redisDown = false;
   store.redis.on('error', (error: Error) => {
-    if (!redisDown) logger.warn({ err: error.message, url: topology.state.redis_url }, 'Redis unreachable; state writes wait and retry');
+    if (!redisDown) logger.warn({ err: error.message, url: redactUrl(topology.state.redis_url) }, 'Redis unreachable; state writes wait and retry');
     redisDown = true;
   });
   store.redis.on('ready', () => {
-    if (redisDown) logger.info({ url: topology.state.redis_url }, 'Redis is back');
+    if (redisDown) logger.info({ url: redactUrl(topology.state.redis_url) }, 'Redis is back');
     redisDown = false;
   });
   const patiently = <T>(what: string, operation: () => Promise<T>) =>
