@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Pure folders (no I/O, no clock) must not reach for network clients or metrics: keeps them testable.
-const PURE = ['src/decode/**', 'src/sketch/**', 'src/stats/**', 'src/aggregate/**', 'src/evaluate/**'];
+const PURE = ['src/decode/**', 'src/sketch/**', 'src/stats/**', 'src/aggregate/**', 'src/evaluate/**', 'src/join/**'];
 const IO_MODULES = ['kafkajs', 'ioredis', 'prom-client', 'node:net', 'net', 'node:http', 'http', 'pino'];
 
 export default tseslint.config(

@@ -14,7 +14,7 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          globalSetup: ['test/helpers/require-stack.ts'],
+          globalSetup: ['test/kit/require-stack.ts'],
         },
       },
     ],

@@ -1,74 +1,77 @@
 import { hostname } from 'node:os';
-import { Partitioners, type Consumer, type Producer } from 'kafkajs';
-import { kafkaClient } from './sources/kafka/client.ts';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { Topology } from './config/topology.ts';
+import type { Topology, TopicSelection } from './config/topology.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
 import { EvaluationLoop } from './runtime/evaluation-loop.ts';
+import { openTopologyState, type SummaryState } from './runtime/state.ts';
 import { AlertSink } from './sinks/alerts.ts';
 import { DeadLetterSink } from './sinks/dead-letter.ts';
-import { LabelBatchProcessor, topicSelected } from './sources/kafka/label-batches.ts';
-import { PredictionBatchProcessor } from './sources/kafka/prediction-batches.ts';
+import { BatchRunner } from './sources/kafka/batch-runner.ts';
+import { kafkaClient } from './sources/kafka/client.ts';
+import { LabelSource } from './sources/kafka/label-source.ts';
+import { PredictionSource } from './sources/kafka/prediction-source.ts';
 import { SchemaRegistryCache } from './sources/schema-registry.ts';
-import { EvaluationStore } from './state/evaluation-store.ts';
-import { RedisStateStore } from './state/index.ts';
 import type { Logger } from './telemetry/logger.ts';
-import { redactUrl } from './telemetry/redact.ts';
 import { createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
 
 /**
- * The one place that wires source → decode → aggregate → state → (evaluate) → sinks for a worker.
+ * The one place that wires source → decode → aggregate → state → evaluate → sinks for a worker:
+ * `buildWorker` makes the parts (no I/O beyond opening the Redis connection), `runWorker` connects
+ * them and starts consuming and evaluating. Tests and benchmarks build the same parts and drive them.
  * Everything stateful that matters lives in Redis; a worker can be killed at any point and another
  * picks up from the last committed offset without losing or double counting anything.
  */
-export interface Worker {
-  readonly id: string;
-  ready(): boolean;
-  stop(): Promise<void>;
-}
-
 export interface WorkerOptions {
   topology: Topology;
   logger: Logger;
   registry: Registry;
   workerId?: string;
   clock?: () => number;
-  /** Run the evaluation loop too (default). Off for ingest-only benchmarks. */
+  /** Run the evaluation loop (default on). Off for ingest-only benchmarks. */
   evaluate?: boolean;
 }
 
-export function storeOptions(topology: Topology) {
-  const { retention, caps, key_prefix } = topology.state;
-  return {
-    prefix: key_prefix,
-    fine: { bucketMs: retention.fine.bucket, keepMs: retention.fine.keep },
-    coarse: { bucketMs: retention.coarse.bucket, keepMs: retention.coarse.keep },
-    maxFeaturesPerModel: caps.features_per_model,
-    labelJoin: { ttlMs: topology.state.label_join_ttl, maxFutureMs: topology.windows.max_future },
-  };
+export interface WorkerParts {
+  id: string;
+  topology: Topology;
+  logger: Logger;
+  state: SummaryState;
+  kafka: Kafka;
+  /** Dead letters and alert events. */
+  producer: Producer;
+  consumer: Consumer;
+  runner: BatchRunner;
+  predictions: PredictionSource;
+  /** Absent when labels are off. */
+  labels: LabelSource | undefined;
+  /** Absent when evaluation is off. */
+  evaluation: EvaluationLoop | undefined;
 }
 
-function subscription(selection: Topology['sources']['predictions']): (string | RegExp)[] {
-  return selection.pattern !== undefined ? [new RegExp(selection.pattern)] : (selection.topics ?? []);
+export interface Worker {
+  readonly id: string;
+  ready(): boolean;
+  stop(): Promise<void>;
 }
 
-export async function startWorker(options: WorkerOptions): Promise<Worker> {
+export function buildWorker(options: WorkerOptions): WorkerParts {
   const { topology, logger } = options;
   const id = options.workerId ?? `${hostname()}-${process.pid}`;
   const clock = options.clock ?? Date.now;
   const kafka = kafkaClient(topology, logger, `${topology.sources.client_id}-${id}`);
-  const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+  const state = openTopologyState(topology, { onCompactionError: (key, error) => logger.warn({ key, err: errorMessage(error) }, 'bucket compaction failed; will retry later') });
   const metrics = createIngestMetrics(options.registry);
   // Dead letters and alert events are never given up on: an idempotent producer retrying without end
   // (with a log line per failure) rather than a batch committed without its dead letters.
-  const producer: Producer = kafka.producer({
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
   });
-  const consumer: Consumer = kafka.consumer({
+  const consumer = kafka.consumer({
     groupId: topology.sources.group_id,
     sessionTimeout: topology.sources.session_timeout,
     heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
@@ -85,8 +88,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       },
     },
   });
-  const schemas = new SchemaRegistryCache(topology.sources.registry_url);
-  const deadLetters = new DeadLetterSink(producer, topology.sinks.dlq_topic, id);
   const limits = {
     allowedLatenessMs: topology.windows.allowed_lateness,
     maxFutureMs: topology.windows.max_future,
@@ -95,10 +96,20 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxMessageBytes: topology.sources.max_message_bytes,
   };
   const labelsOn = topology.labels.enabled;
-  const shared = { store, schemas, deadLetters, metrics, logger, clock, limits };
-  const processor = new PredictionBatchProcessor({
-    ...shared,
-    ...(labelsOn ? { join: { sampleRate: topology.labels.sample_rate } } : {}),
+  const runner = new BatchRunner({
+    schemas: new SchemaRegistryCache(topology.sources.registry_url),
+    deadLetters: new DeadLetterSink(producer, topology.sinks.dlq_topic, id),
+    metrics,
+    logger,
+    limits,
+    clock,
+    readWatermark: (topic, partition) => state.batches.watermark(topic, partition),
+  });
+  const predictions = new PredictionSource({
+    batches: state.batches,
+    metrics,
+    limits,
+    joinSampleRate: labelsOn ? topology.labels.sample_rate : undefined,
     aggregation: {
       bucketMs: topology.state.retention.fine.bucket,
       maxModels: topology.state.caps.models,
@@ -109,9 +120,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   // Labels are consumed by the same group and consumer as predictions: one worker process, one offset
   // discipline, and a label's batch routed by its topic.
   const labels = labelsOn
-    ? new LabelBatchProcessor({
-        ...shared,
-        workerId: id,
+    ? new LabelSource({
+        state,
+        metrics,
+        limits,
         join: {
           sampleRate: topology.labels.sample_rate,
           ttlMs: topology.state.label_join_ttl,
@@ -121,13 +133,37 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         },
       })
     : undefined;
+  const evaluation =
+    options.evaluate === false
+      ? undefined
+      : new EvaluationLoop({
+          topology,
+          workerId: id,
+          state,
+          alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
+          metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
+          logger,
+          clock,
+        });
+  return { id, topology, logger, state, kafka, producer, consumer, runner, predictions, labels, evaluation };
+}
 
+/** Connects a built worker's parts, joins the consumer group, and starts evaluating and retrying waiting labels. */
+export async function runWorker(parts: WorkerParts): Promise<Worker> {
+  const { id, topology, logger, state, producer, consumer, runner, predictions, labels, evaluation } = parts;
+  const clock = Date.now;
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     joined = true;
-    processor.forgetPartitions();
-    labels?.forgetPartitions();
-    logger.info({ assignment: event.payload.memberAssignment }, 'joined consumer group');
+    runner.forgetPartitions();
+    state.batches.forgetPartitions();
+    const assignment = event.payload.memberAssignment;
+    labels?.assign(
+      Object.entries(assignment)
+        .filter(([topic]) => topicSelected(topology.sources.labels, topic))
+        .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition }))),
+    );
+    logger.info({ assignment }, 'joined consumer group');
   });
   consumer.on(consumer.events.CRASH, (event) => {
     joined = false;
@@ -135,14 +171,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   });
 
   // Redis going away is waited out (commands queue until it is back), with one line per state change.
-  let redisDown = false;
-  store.redis.on('error', (error: Error) => {
-    if (!redisDown) logger.warn({ err: error.message, url: redactUrl(topology.state.redis_url) }, 'Redis unreachable; state writes wait and retry');
-    redisDown = true;
-  });
-  store.redis.on('ready', () => {
-    if (redisDown) logger.info({ url: redactUrl(topology.state.redis_url) }, 'Redis is back');
-    redisDown = false;
+  state.health.onChange((up, error) => {
+    if (up) logger.info({ redis: state.health.address }, 'Redis is back');
+    else logger.warn({ err: error?.message, redis: state.health.address }, 'Redis unreachable; state writes wait and retry');
   });
   const patiently = <T>(what: string, operation: () => Promise<T>) =>
     retry(operation, {
@@ -150,7 +181,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       maxDelayMs: 5000,
       onRetry: (error, attempt) => logger.warn({ attempt, err: errorMessage(error) }, `${what} failed; retrying`),
     });
-  await patiently('connecting to Redis', () => store.redis.ping());
+  await patiently('connecting to Redis', () => state.health.ping());
   await patiently('connecting the producer to Kafka', () => producer.connect());
   await patiently('connecting the consumer to Kafka', () => consumer.connect());
   // A topic that does not exist yet is waited for, not a reason to die.
@@ -164,7 +195,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     partitionsConsumedConcurrently: 2,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       if (!isRunning() || isStale()) return;
-      const outcome = labels && topicSelected(topology.sources.labels, batch.topic) ? await labels.process(batch) : await processor.process(batch);
+      const outcome = labels && topicSelected(topology.sources.labels, batch.topic) ? await runner.process(labels, batch) : await runner.process(predictions, batch);
       if (outcome.lastOffset !== undefined) {
         // State (and dead letters) are durable now: only now may Kafka forget these messages.
         resolveOffset(outcome.lastOffset);
@@ -173,37 +204,24 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       await heartbeat();
     },
   });
-  const evaluation =
-    options.evaluate === false
-      ? undefined
-      : new EvaluationLoop({
-          topology,
-          workerId: id,
-          store,
-          evaluations: new EvaluationStore(store.redis, store.keys),
-          alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
-          metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
-          logger,
-          clock,
-        });
   evaluation?.start();
-  // Labels that came before their predictions are retried on a timer, one worker at a time (a lease).
+  // Labels that came before their predictions are retried on a timer by the owner of their partition.
   let retrying: Promise<unknown> | undefined;
   const retryTimer = labels
     ? setInterval(() => {
         if (retrying) return;
         retrying = labels
-          .retryPending(Math.max(10_000, 3 * topology.labels.retry_interval))
+          .retryPending(clock())
           .catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'retrying waiting labels failed; next round'))
           .finally(() => (retrying = undefined));
       }, topology.labels.retry_interval)
     : undefined;
   retryTimer?.unref();
-  logger.info({ worker: id, topics: topology.sources.predictions, group: topology.sources.group_id }, 'worker started');
+  logger.info({ worker: id, topics: topology.sources.predictions, group: topology.sources.group_id, redis: state.health.address }, 'worker started');
 
   return {
     id,
-    ready: () => joined && store.redis.status === 'ready',
+    ready: () => joined && state.health.ready(),
     async stop() {
       clearInterval(retryTimer);
       await retrying;
@@ -211,8 +229,21 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       // disconnect() lets the batch in flight finish, commits its offsets and leaves the group.
       await consumer.disconnect();
       await producer.disconnect();
-      await store.close();
+      await state.close();
       logger.info({ worker: id }, 'worker stopped');
     },
   };
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  return runWorker(buildWorker(options));
+}
+
+function subscription(selection: TopicSelection): (string | RegExp)[] {
+  return selection.pattern !== undefined ? [new RegExp(selection.pattern)] : (selection.topics ?? []);
+}
+
+/** Whether a topic is one of a selection's (its list, or its pattern). */
+export function topicSelected(selection: TopicSelection, topic: string): boolean {
+  return selection.pattern !== undefined ? new RegExp(selection.pattern).test(topic) : (selection.topics ?? []).includes(topic);
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
+import { modelKey } from '../aggregate/index.ts';
 import { buildBaseline } from '../baseline/build.ts';
 import { DriftwatchError } from '../errors.ts';
-import { storeOptions } from '../pipeline.ts';
-import { EvaluationStore } from '../state/evaluation-store.ts';
-import { modelKey, RedisStateStore } from '../state/index.ts';
+import { openTopologyState } from '../runtime/state.ts';
 import { resolveTopology } from './topology-option.ts';
 
 function parseTypes(entries: string[] | undefined): Map<string, 'numeric' | 'categorical'> {
@@ -42,15 +41,14 @@ export function registerBaselineCommand(program: Command): void {
         },
       });
       if (tty) process.stderr.write('\n');
-      const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
-      store.redis.options.maxRetriesPerRequest = 2;
+      const state = openTopologyState(topology, { maxRetriesPerRequest: 2 });
       try {
-        const key = modelKey(options.predictor, options.model);
-        await new EvaluationStore(store.redis, store.keys).saveBaseline(key, summary, { predictor: options.predictor, model: options.model });
+        const bytes = summary.encode();
+        await state.baselines.save(modelKey(options.predictor, options.model), bytes, { predictor: options.predictor, model: options.model });
         const features = [...summary.features.keys()].sort();
-        process.stdout.write(`${JSON.stringify({ predictor: options.predictor, model: options.model, rows, features, bytes: summary.encode().length })}\n`);
+        process.stdout.write(`${JSON.stringify({ predictor: options.predictor, model: options.model, rows, features, bytes: bytes.length })}\n`);
       } finally {
-        await store.close();
+        await state.close();
       }
     });
 }

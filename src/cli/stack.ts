@@ -50,6 +50,7 @@ function formatUp(result: StackUpResult): string {
     `schemas (global compatibility ${result.compatibility.level}, ${result.compatibility.action === 'set' ? 'set now' : 'already set'}):`,
     schemas,
     '',
+    ...(result.redisCluster ? [`redis cluster ${result.redisCluster.nodes.map((node) => node.address).join(', ')}: ${result.redisCluster.health.healthy ? 'healthy' : 'UNHEALTHY'}${result.redisCluster.created ? ' (created now)' : ''}`, ''] : []),
     `${result.changed ? 'stack up' : 'stack up: nothing to change'} in ${seconds(result.elapsedMs)} (stack dir ${result.stackDir})`,
   ].join('\n');
 }
@@ -72,6 +73,7 @@ function formatStatus(services: ServiceStatus[]): string {
 
 function formatDown(result: StackDownResult): string {
   const lines = result.services.map((service) => `${service.name}: ${service.action}${service.pid === null ? '' : ` (pid ${service.pid})`}`);
+  for (const node of result.redisCluster) if (node.action !== 'not running') lines.push(`redis cluster node ${node.address}: ${node.action}`);
   if (result.purged.length > 0) lines.push(`purged: ${result.purged.join(', ')}`);
   return lines.join('\n');
 }
@@ -84,9 +86,10 @@ export function registerStackCommand(program: Command): void {
   stack
     .command('up')
     .description('install what is missing, start what is not running, create topics, register schemas')
+    .option('--redis-cluster', 'also a 3-master Redis Cluster on 127.0.0.1:7001-7003 (state.cluster_nodes)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const result = await stackUp({ progress });
+    .action(async (options: { json?: boolean; redisCluster?: boolean }) => {
+      const result = await stackUp({ progress, redisCluster: options.redisCluster === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatUp(result)}\n`);
     });
 
@@ -106,7 +109,8 @@ export function registerStackCommand(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
       const result = await stackStatus();
-      process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatStatus(result.services)}\n`);
+      const cluster = (result.redisCluster ?? []).map((node) => `redis cluster node ${node.address}: pid ${node.pid ?? '-'}, ${node.health.healthy ? 'healthy' : 'UNHEALTHY'} (${node.health.detail})`);
+      process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : [formatStatus(result.services), ...cluster].join('\n')}\n`);
       if (!result.healthy) process.exitCode = 1;
     });
 }

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
-import { storeOptions } from '../pipeline.ts';
 import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
-import { EvaluationStore } from '../state/evaluation-store.ts';
-import { RedisStateStore } from '../state/index.ts';
+import { openTopologyState } from '../runtime/state.ts';
 import { resolveTopology } from './topology-option.ts';
 
 const fmt = (value: number | null | undefined, digits = 3): string =>
@@ -66,14 +64,13 @@ export function registerStatusCommand(program: Command): void {
       const windowMs = parseDuration(options.window);
       if (windowMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--window: expected a duration such as 5m, got "${options.window}"`);
       const topology = resolveTopology(options.topology);
-      const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
-      store.redis.options.maxRetriesPerRequest = 2;
+      const state = openTopologyState(topology, { maxRetriesPerRequest: 2 });
       try {
-        const reader = new ModelReader(store, new EvaluationStore(store.redis, store.keys), topology, { cacheReferences: false });
-        const report = await buildStatus(store, reader, Date.now(), { name: options.window, duration: windowMs });
+        const reader = new ModelReader(state, topology, { cacheReferences: false });
+        const report = await buildStatus(state, reader, Date.now(), { name: options.window, duration: windowMs });
         process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderStatus(report)}\n`);
       } finally {
-        await store.close();
+        await state.close();
       }
     });
 }

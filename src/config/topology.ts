@@ -53,6 +53,11 @@ const resolution = z.object({ bucket: duration, keep: duration }).strict();
 const state = z
   .object({
     redis_url: z.string().min(1).default('redis://127.0.0.1:6379'),
+    /** Redis Cluster: some nodes' host:port (the rest are discovered); set, it replaces redis_url. */
+    cluster_nodes: z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port"'))
+      .min(1)
+      .optional(),
     key_prefix: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits and _ . : -')

@@ -2,21 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import { modelKey } from '../aggregate/index.ts';
 import { buildBaseline } from '../baseline/build.ts';
 import { loadTopology, type Topology } from '../config/topology.ts';
 import { DriftwatchError } from '../errors.ts';
 import type { AlertEvent } from '../evaluate/alert-event.ts';
 import { startWorker } from '../pipeline.ts';
-import { storeOptions } from '../pipeline.ts';
 import { parseDriftStep } from '../produce/drift-spec.ts';
 import { produceTraffic } from '../produce/producer.ts';
 import { DEFAULT_TRAFFIC, numericFeatureName, categoricalFeatureName, TrafficGenerator, type TrafficSpec } from '../produce/traffic.ts';
 import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
+import { openTopologyState } from '../runtime/state.ts';
 import { decodeAlertEvent } from '../sinks/alerts.ts';
 import { stackUp } from '../stack/index.ts';
-import { EvaluationStore } from '../state/evaluation-store.ts';
-import { modelKey, RedisStateStore } from '../state/index.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.ts';
@@ -53,15 +52,6 @@ function writeTrainingCsv(path: string, spec: TrafficSpec, rows: number): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
-async function clearPrefix(store: RedisStateStore): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await store.redis.scan(cursor, 'MATCH', `${store.keys.root}*`, 'COUNT', 1000);
-    if (keys.length > 0) await store.redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 /**
  * `npm run demo`: the local stack, a baseline from generated training data, one worker, a producer
  * with a scheduled drift, and a live view of what driftwatch sees and alerts on.
@@ -75,8 +65,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 1, models: 2, predictor: 'eta' };
   const driftSteps = (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).map(parseDriftStep);
 
-  const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
-  await clearPrefix(store);
+  const state = openTopologyState(topology);
+  await state.admin.purge();
   // A fresh start: the state is cleared, so the group's old offsets go too (it then starts at the end).
   const admin = new Kafka({ clientId: 'driftwatch-demo-admin', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -86,11 +76,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
   const trainingFile = join(dataDir, 'training.csv');
   writeTrainingCsv(trainingFile, spec, 20_000);
-  const evaluations = new EvaluationStore(store.redis, store.keys);
   for (let i = 0; i < spec.models; i++) {
     const model = `${spec.predictor}-v${i + 1}`;
     const { summary, rows } = await buildBaseline(trainingFile, { predictor: spec.predictor, model, maxFeatures: 200, maxCategories: 100 });
-    await evaluations.saveBaseline(modelKey(spec.predictor, model), summary, { predictor: spec.predictor, model });
+    await state.baselines.save(modelKey(spec.predictor, model), summary.encode(), { predictor: spec.predictor, model });
     say(`loaded a baseline for ${spec.predictor}/${model} from ${rows.toLocaleString('en-US')} training rows (${trainingFile})`);
   }
 
@@ -143,7 +132,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   });
   producing.catch(() => controller.abort());
 
-  const reader = new ModelReader(store, evaluations, topology, { cacheReferences: false });
+  const reader = new ModelReader(state, topology, { cacheReferences: false });
   const window = topology.windows.current[0]!;
   let exitCode = 0;
   let lastLine = 0;
@@ -152,7 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const now = Date.now();
     let status: StatusReport | undefined;
     try {
-      status = await buildStatus(store, reader, now, window);
+      status = await buildStatus(state, reader, now, window);
     } catch {
       status = undefined;
     }
@@ -184,7 +173,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await alertConsumer.disconnect();
   await worker.stop();
   await telemetry.close();
-  await store.close();
+  await state.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   say('demo stopped. The stack keeps running: `npx driftwatch stack down` stops it; `npx driftwatch status` shows the state.');

@@ -2,7 +2,7 @@ import type { ClassMetrics, ModelSummary, PerformanceSummary, ValueSummary } fro
 import type { AlertEvent } from '../evaluate/alert-event.ts';
 import { evaluateModel, labelablePredictions, performanceStatistics, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
 import type { ModelReader } from '../runtime/model-reader.ts';
-import type { RedisStateStore } from '../state/index.ts';
+import type { SummaryState } from '../runtime/state.ts';
 
 /** The `status --json` contract (BRIEF): fields may be added, never renamed. */
 export interface StatusReport {
@@ -178,7 +178,7 @@ export type AlertStatus = Pick<AlertEvent, 'id' | 'rule' | 'severity' | 'predict
 
 /** Reads every model's state from Redis, evaluates it as a worker would (without writing) and reports. */
 export async function buildStatus(
-  store: RedisStateStore,
+  state: Pick<SummaryState, 'windows' | 'joins'>,
   reader: ModelReader,
   now: number,
   window: { name: string; duration: number },
@@ -186,9 +186,11 @@ export async function buildStatus(
   const from = now - window.duration;
   const models: ModelStatus[] = [];
   const alerts: AlertStatus[] = [];
-  for (const entry of await store.models()) {
+  let refusedFeatures = 0;
+  for (const entry of await state.windows.models()) {
     const input = await reader.input(entry, now, [window]);
-    const totals = await store.totals(entry.key);
+    const totals = await state.windows.totals(entry.key);
+    refusedFeatures += totals.refusedFeatures;
     const current = input.windows[0]!.summary;
     const status = modelStatus(entry, totals, input.features, current, from, now);
     const result = evaluateModel(input);
@@ -221,13 +223,15 @@ export async function buildStatus(
       });
     }
   }
+  const counters = await state.windows.counters();
+  if (refusedFeatures > 0) counters.overflow['features'] = refusedFeatures;
   return {
     generated_at: now,
     window_ms: window.duration,
     models,
     alerts,
-    dead_letters: await store.counters('dlq'),
-    overflow: await store.counters('overflow'),
-    labels: { outcomes: await store.counters('labels'), pending: await store.pendingLabelCount() },
+    dead_letters: counters.dlq,
+    overflow: counters.overflow,
+    labels: { outcomes: counters.labels, pending: await state.joins.pendingCount(await state.windows.partitions()) },
   };
 }

@@ -4,17 +4,16 @@ import type { AlertEvent } from '../evaluate/alert-event.ts';
 import { evaluateModel, type EvaluationResult } from '../evaluate/model-evaluation.ts';
 import { errorMessage } from '../errors.ts';
 import type { AlertSink } from '../sinks/alerts.ts';
-import type { EvaluationStore } from '../state/evaluation-store.ts';
-import type { ModelEntry, RedisStateStore } from '../state/index.ts';
+import type { ModelEntry } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { EvaluationMetrics } from '../telemetry/metrics.ts';
 import { ModelReader } from './model-reader.ts';
+import type { SummaryState } from './state.ts';
 
 export interface EvaluationLoopDeps {
   topology: Topology;
   workerId: string;
-  store: RedisStateStore;
-  evaluations: EvaluationStore;
+  state: Pick<SummaryState, 'windows' | 'evaluation' | 'baselines'>;
   alerts: AlertSink;
   metrics: EvaluationMetrics;
   logger: Logger;
@@ -43,7 +42,7 @@ export class EvaluationLoop {
   private running: Promise<void> | undefined;
 
   constructor(private readonly deps: EvaluationLoopDeps) {
-    this.reader = new ModelReader(deps.store, deps.evaluations, deps.topology, { cacheReferences: true });
+    this.reader = new ModelReader(deps.state, deps.topology, { cacheReferences: true });
   }
 
   start(): void {
@@ -53,7 +52,7 @@ export class EvaluationLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.running;
-    await this.deps.evaluations.leaveWorkers(this.deps.workerId, this.held).catch(() => undefined);
+    await this.deps.state.evaluation.leaveWorkers(this.deps.workerId, this.held).catch(() => undefined);
   }
 
   private async loop(): Promise<void> {
@@ -73,12 +72,12 @@ export class EvaluationLoop {
 
   /** One evaluation round; public so tests and benchmarks can drive it with their own clock. */
   async tick(now: number): Promise<void> {
-    const { topology, workerId, store, evaluations, metrics } = this.deps;
+    const { topology, workerId, state, metrics } = this.deps;
     const stopTimer = metrics.tickDuration.startTimer();
-    const workers = await evaluations.heartbeat(workerId, now, topology.evaluation.lease);
-    const models = await store.models();
+    const workers = await state.evaluation.heartbeat(workerId, now, topology.evaluation.lease);
+    const models = await state.windows.models();
     const share = Math.ceil(models.length / workers);
-    this.held = await evaluations.claimLeases(workerId, models.map((model) => model.key), topology.evaluation.lease, share);
+    this.held = await state.evaluation.claimLeases(workerId, models.map((model) => model.key), topology.evaluation.lease, share);
     const held = new Set(this.held);
     this.reader.retain(held);
     metrics.retain(held);
@@ -88,13 +87,15 @@ export class EvaluationLoop {
       if (!held.has(entry.key)) continue;
       await this.evaluate(entry, now);
     }
-    await this.publishOrphans(now);
     stopTimer();
   }
 
   private async evaluate(entry: ModelEntry, now: number): Promise<void> {
-    const { evaluations, workerId, metrics } = this.deps;
-    const input = await this.reader.input(entry, now);
+    const { workerId, metrics } = this.deps;
+    const evaluations = this.deps.state.evaluation;
+    const [input, outbox] = await Promise.all([this.reader.input(entry, now), evaluations.outbox(entry.key)]);
+    // Events a previous evaluator of this model queued with their state and never published.
+    if (outbox.length > 0) await this.publishOrphans(entry.key, outbox, now);
     const result = evaluateModel(input);
     // The reference stays cached until the next tick: settled, it holds the same memory however full
     // its digests get, without the CDF knots of this tick's statistics (they doubled the cache).
@@ -113,31 +114,31 @@ export class EvaluationLoop {
       this.deps.logger.warn({ model: entry.key }, 'lost the evaluation lease mid-tick; another worker evaluates this model now');
       return;
     }
-    for (const event of events) await this.publish(event, serialized.get(event)!, now);
+    for (const event of events) await this.publish(entry.key, event, serialized.get(event)!, now);
   }
 
-  private async publish(event: AlertEvent, entry: string, now: number): Promise<void> {
+  private async publish(model: string, event: AlertEvent, entry: string, now: number): Promise<void> {
     await this.deps.alerts.publish([event]);
-    await this.deps.evaluations.ackOutbox(entry, `${event.id}:${event.state}`, now);
+    await this.deps.state.evaluation.ackOutbox(model, entry, `${event.id}:${event.state}`, now);
     this.deps.metrics.alertEvents.inc({ state: event.state, severity: event.severity });
     this.deps.logger.info({ alert: event.id, state: event.state, rule: event.rule }, event.summary);
   }
 
-  /** Events a dead worker wrote with their state but never published: publish them once. */
-  private async publishOrphans(now: number): Promise<void> {
-    const outbox = await this.deps.evaluations.outbox();
-    if (outbox.length === 0) return;
-    // One worker at a time recovers the outbox, or two could publish the same orphan.
-    if (!(await this.deps.evaluations.claimOutbox(this.deps.workerId, this.deps.topology.evaluation.lease))) return;
+  /**
+   * Events a stopped worker wrote with their state but never published: published once by the model's
+   * evaluator (the lease holder), after ORPHAN_AFTER_MS so that a slow publish in flight is not doubled.
+   */
+  private async publishOrphans(model: string, outbox: readonly string[], now: number): Promise<void> {
+    const evaluations = this.deps.state.evaluation;
     for (const raw of outbox) {
       const entry = JSON.parse(raw) as OutboxEntry;
       if (now - entry.queued_at < ORPHAN_AFTER_MS) continue;
-      if (await this.deps.evaluations.isPublished(`${entry.event.id}:${entry.event.state}`)) {
-        await this.deps.evaluations.dropOutboxEntry(raw);
+      if (await evaluations.isPublished(model, `${entry.event.id}:${entry.event.state}`)) {
+        await evaluations.dropOutboxEntry(model, raw);
         continue;
       }
       this.deps.logger.warn({ alert: entry.event.id, state: entry.event.state }, 'publishing an alert event a stopped worker left behind');
-      await this.publish(entry.event, raw, now);
+      await this.publish(model, entry.event, raw, now);
     }
   }
 }

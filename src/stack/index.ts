@@ -13,6 +13,7 @@ import { portOpen } from './net.ts';
 import { stackPaths, type ServiceName, type StackPaths } from './paths.ts';
 import { livePid, logTail, processMemory, removePidFile, stopProcess, writePidFile, type Memory } from './process.ts';
 import { REDIS_URL, redisDriver } from './redis.ts';
+import { REDIS_CLUSTER_NODES, redisClusterDataDir, redisClusterDown, redisClusterStatus, redisClusterUp, type RedisClusterUpResult } from './redis-cluster.ts';
 import { REGISTRY_URL, ensureSchemas, registryDriver, type RegistrySetupResult, type SchemaResult } from './registry.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
 
@@ -28,6 +29,8 @@ export { stackPaths } from './paths.ts';
 export interface StackEndpoints {
   kafkaBrokers: string[];
   redisUrl: string;
+  /** The 3-master Redis Cluster of `stack up --redis-cluster`. */
+  redisClusterNodes: string[];
   /** Base URL of the Confluent-compatible API (give it to @kafkajs/confluent-schema-registry as `host`). */
   registryUrl: string;
 }
@@ -35,6 +38,7 @@ export interface StackEndpoints {
 export const DEFAULT_ENDPOINTS: Readonly<StackEndpoints> = Object.freeze({
   kafkaBrokers: [...KAFKA_BROKERS],
   redisUrl: REDIS_URL,
+  redisClusterNodes: [...REDIS_CLUSTER_NODES],
   registryUrl: REGISTRY_URL,
 });
 
@@ -46,6 +50,8 @@ export interface StackOptions {
   stackDir?: string;
   /** Progress lines (install, start, wait); the CLI writes them to stderr. Silent by default. */
   progress?: (message: string) => void;
+  /** Also a 3-master Redis Cluster on 127.0.0.1:7001–7003 (up: start it; status/down: always looked at). */
+  redisCluster?: boolean;
 }
 
 export interface ServiceUpResult {
@@ -73,6 +79,7 @@ export interface StackUpResult {
   topics: TopicResult[];
   compatibility: RegistrySetupResult['compatibility'];
   schemas: SchemaResult[];
+  redisCluster?: RedisClusterUpResult;
   /** False when everything was installed, running, created and registered already: the run changed nothing. */
   changed: boolean;
   elapsedMs: number;
@@ -94,6 +101,8 @@ export interface StackStatusResult {
   stackDir: string;
   healthy: boolean;
   services: ServiceStatus[];
+  /** Nodes of the local Redis Cluster, when one runs (not counted in `healthy`). */
+  redisCluster?: Awaited<ReturnType<typeof redisClusterStatus>>;
 }
 
 export interface ServiceDownResult {
@@ -105,6 +114,7 @@ export interface ServiceDownResult {
 export interface StackDownResult {
   stackDir: string;
   services: ServiceDownResult[];
+  redisCluster: { address: string; action: string }[];
   /** Data folders deleted by `purge`. */
   purged: string[];
 }
@@ -278,9 +288,12 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
       throw new DriftwatchError('DW_ERR_STACK', `stack up failed:\n${failures.map((failure) => `  ${failure}`).join('\n')}`);
     }
     const services = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    // After the single Redis: its install brings redis-server and redis-cli.
+    const redisCluster = options.redisCluster === true ? await redisClusterUp(ctx.paths, ctx.progress) : undefined;
     const setup = registrySetup ?? { compatibility: { level: 'BACKWARD', action: 'exists' as const }, schemas: [] };
     const changed =
       services.some((service) => service.installed || service.started) ||
+      (redisCluster !== undefined && (redisCluster.created || redisCluster.nodes.some((node) => node.started))) ||
       topics.some((topic) => topic.action === 'created') ||
       setup.compatibility.action === 'set' ||
       setup.schemas.some((schema) => schema.action === 'registered');
@@ -291,6 +304,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
       topics,
       compatibility: setup.compatibility,
       schemas: setup.schemas,
+      ...(redisCluster === undefined ? {} : { redisCluster }),
       changed,
       elapsedMs: Math.round(performance.now() - began),
     };
@@ -317,7 +331,9 @@ export async function stackStatus(options: StackOptions = {}): Promise<StackStat
       };
     }),
   );
-  return { stackDir: ctx.paths.root, healthy: services.every((service) => service.health.healthy), services };
+  const cluster = await redisClusterStatus(ctx.paths);
+  const clusterRuns = cluster.some((node) => node.pid !== null || node.health.healthy);
+  return { stackDir: ctx.paths.root, healthy: services.every((service) => service.health.healthy), services, ...(clusterRuns ? { redisCluster: cluster } : {}) };
 }
 
 /**
@@ -342,15 +358,15 @@ export async function stackDown(options: StackOptions & { purge?: boolean } = {}
         return { name: driver.name, action: outcome === 'killed' ? 'killed' : 'stopped', pid: ours.pid };
       }),
     );
+    const redisCluster = await redisClusterDown(ctx.paths);
     const purged: string[] = [];
     if (options.purge === true) {
-      for (const name of SERVICE_NAMES) {
-        const dir = ctx.paths.dataDir(name);
+      for (const dir of [...SERVICE_NAMES.map((name) => ctx.paths.dataDir(name)), redisClusterDataDir(ctx.paths)]) {
         rmSync(dir, { recursive: true, force: true });
         purged.push(dir);
       }
       ctx.progress(`purged data: ${purged.join(', ')}`);
     }
-    return { stackDir: ctx.paths.root, services, purged };
+    return { stackDir: ctx.paths.root, services, redisCluster, purged };
   });
 }

@@ -1,15 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-
-/** Writes a topology document to a temporary YAML file and returns its path. */
-export function writeTopology(document: Record<string, unknown>): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'dw-topology-')), 'topology.yaml');
-  writeFileSync(file, stringify(document));
-  return file;
-}
 
 /** Worker processes started with `driftwatch run`, killed (-9) at the end of the test file at the latest. */
 export class WorkerProcesses {

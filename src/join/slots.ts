@@ -1,9 +1,5 @@
-import { predictionIdHash } from '../aggregate/index.ts';
-
 /** Join hashes per time slot: a record lives at least `label_join_ttl`, at most 1/8 longer. */
 const SLOTS_PER_TTL = 8;
-/** Hashes per slot, so that no single key grows with the whole stream (a shard is the id's hash). */
-export const JOIN_SHARDS = 16;
 const MINUTE = 60_000;
 
 /**
@@ -38,9 +34,4 @@ export class JoinSlots {
     for (let slot = this.slotOf(now + maxFutureMs); this.expiresAt(slot) > now; slot -= this.slotMs) slots.push(slot);
     return slots;
   }
-}
-
-export function joinShard(predictionId: string): number {
-  // Low bits: the join sample keeps ids by their hash's high bits.
-  return predictionIdHash(predictionId) % JOIN_SHARDS;
 }

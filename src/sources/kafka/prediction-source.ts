@@ -1,0 +1,89 @@
+import { Admission, planPredictions, type AggregatorOptions, type PredictionPlan } from '../../aggregate/index.ts';
+import { validatePrediction, type ValidationLimits } from '../../decode/index.ts';
+import type { PredictionEvent } from '../../events.ts';
+import type { State } from '../../state/index.ts';
+import type { BulkHistogramChild } from '../../telemetry/bulk-histogram.ts';
+import type { IngestMetrics } from '../../telemetry/metrics.ts';
+import type { ApplyResult, BatchSource, Positioned, WriteContext } from './batch-runner.ts';
+
+export interface PredictionSourceDeps {
+  batches: State<unknown, unknown>['batches'];
+  metrics: IngestMetrics;
+  limits: ValidationLimits;
+  aggregation: AggregatorOptions;
+  /** Keep join records for labels at this sample rate (topology `labels`); undefined = labels are off. */
+  joinSampleRate: number | undefined;
+}
+
+/**
+ * Prediction logs: validated events → per model an exact count and a summary per fine bucket (and the
+ * join records), written with a unit per model guarded by the model's own watermark for the partition.
+ * A model found already written up to some offset (a crashed or zombie writer's partial write on a
+ * cluster) is planned again with only its events above that.
+ */
+export class PredictionSource implements BatchSource<PredictionEvent, undefined, PredictionPlan> {
+  readonly name = 'predictions';
+  private readonly admission: Admission;
+  /** Serving-latency histogram children by predictor, then model: no key string per event. */
+  private readonly latencyChildren = new Map<string, Map<string, BulkHistogramChild>>();
+  private refusedFeatures = 0;
+
+  constructor(private readonly deps: PredictionSourceDeps) {
+    this.admission = new Admission(deps.aggregation.maxModels, deps.aggregation.maxFeaturesPerModel);
+  }
+
+  validate(record: unknown, now: number) {
+    return validatePrediction(record, now, this.deps.limits);
+  }
+
+  async prepare(): Promise<undefined> {
+    return undefined;
+  }
+
+  plan(events: readonly Positioned<PredictionEvent>[], _prepared: undefined, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
+    return planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors });
+  }
+
+  async apply(plan: PredictionPlan, context: WriteContext): Promise<ApplyResult> {
+    const { range } = context;
+    if (!range) throw new Error('a prediction write needs the offsets it covers');
+    const result = await this.deps.batches.applyPredictions({
+      topic: context.topic,
+      partition: context.partition,
+      first: range.first,
+      last: range.last,
+      models: plan.models,
+      joins: plan.joins,
+      deadLetters: context.deadLetters,
+      overflowModelEvents: plan.overflowModelEvents,
+    });
+    if (result.kind === 'floors') return { kind: 'replan', floors: result.floors, reprepare: false };
+    if (result.kind === 'watermark') return result;
+    this.refusedFeatures = result.refusedFeatures;
+    return { kind: 'applied' };
+  }
+
+  applied(plan: PredictionPlan): void {
+    const { metrics } = this.deps;
+    if (plan.overflowModelEvents > 0) metrics.overflow.inc({ kind: 'model_events' }, plan.overflowModelEvents);
+    if (this.refusedFeatures > 0) metrics.overflow.inc({ kind: 'features' }, this.refusedFeatures);
+    for (const model of plan.models) {
+      const labels = { predictor: model.predictor, model: model.model };
+      metrics.events.inc({ ...labels, outcome: 'accepted' }, model.count - model.errors);
+      if (model.errors > 0) metrics.events.inc({ ...labels, outcome: 'failed' }, model.errors);
+      // Observed once the write is in: a write planned again after a conflict is not observed twice.
+      if (model.latenciesMs.length > 0) {
+        const child = this.latencyChild(model.predictor, model.model);
+        for (const ms of model.latenciesMs) child.observe(ms / 1000);
+      }
+    }
+  }
+
+  private latencyChild(predictor: string, model: string): BulkHistogramChild {
+    let models = this.latencyChildren.get(predictor);
+    if (!models) this.latencyChildren.set(predictor, (models = new Map()));
+    let child = models.get(model);
+    if (!child) models.set(model, (child = this.deps.metrics.servingLatency.labels({ predictor, model })));
+    return child;
+  }
+}

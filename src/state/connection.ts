@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type Result } from 'ioredis';
+import { redactUrl } from '../telemetry/redact.ts';
+
+const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+
+/** One client type for both deployments: a single node or a Redis Cluster (same commands, same scripts). */
+export type RedisClient = Redis | Cluster;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** Arrays are spread into the command by ioredis (one level): a batch's ops never go through a JS spread. */
+    dwApplyUnits(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<[number[], string[], number[], number], Context>;
+    dwClaimJoinsBuffer(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<(number | Buffer)[], Context>;
+    dwCompactList(key: string, count: number, merged: Buffer, firstSha: string, lastSha: string): Result<number, Context>;
+    dwRenewLease(lease: string, worker: string, ttlMs: number): Result<number, Context>;
+    dwAlertTransitions(lease: string, alerts: string, outbox: string, ...args: string[]): Result<number, Context>;
+    dwAckOutbox(outbox: string, published: string, entry: string, idState: string, now: number, keepMs: number): Result<number, Context>;
+  }
+}
+
+export interface Connection {
+  client: RedisClient;
+  /** A Redis Cluster: calls are grouped by hash tag; on a single node one call may carry several tags. */
+  cluster: boolean;
+  /** Where it points, without credentials: for logs, errors and `status`. */
+  address: string;
+}
+
+export interface ConnectionSpec {
+  redis_url: string;
+  /** host:port of some cluster nodes; set = cluster mode. */
+  cluster_nodes?: readonly string[] | undefined;
+}
+
+/**
+ * Connects to the state's Redis, a single node or a cluster, with the scripts defined. Commands issued
+ * together are pipelined automatically (per node on a cluster), and wait through a Redis outage instead
+ * of failing a batch (the offline queue; `maxRetriesPerRequest: null`).
+ */
+export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: number | null } = {}): Connection {
+  const maxRetriesPerRequest = options.maxRetriesPerRequest === undefined ? null : options.maxRetriesPerRequest;
+  const backoff = (attempt: number) => Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+  let connection: Connection;
+  const nodes = spec.cluster_nodes ?? [];
+  if (nodes.length > 0) {
+    const client = new Cluster(
+      nodes.map((node) => {
+        const at = node.lastIndexOf(':');
+        return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+      }),
+      {
+        enableAutoPipelining: true,
+        // ioredis routes an auto-pipelined script by its first argument, which for these is the key count,
+        // not a key: they are sent on their own (still concurrently), routed by their keys.
+        autoPipeliningIgnoredCommands: ['dwApplyUnits', 'dwClaimJoins'],
+        enableOfflineQueue: true,
+        clusterRetryStrategy: backoff,
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 500,
+        redisOptions: { maxRetriesPerRequest },
+      },
+    );
+    connection = { client, cluster: true, address: `cluster ${nodes.join(',')}` };
+  } else {
+    const client = new Redis(spec.redis_url, { enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff });
+    connection = { client, cluster: false, address: redactUrl(spec.redis_url) };
+  }
+  const { client } = connection;
+  client.defineCommand('dwApplyUnits', { lua: script('apply-units') });
+  client.defineCommand('dwClaimJoins', { lua: script('claim-joins') });
+  client.defineCommand('dwCompactList', { numberOfKeys: 1, lua: script('compact-list') });
+  client.defineCommand('dwRenewLease', { numberOfKeys: 1, lua: script('renew-lease') });
+  client.defineCommand('dwAlertTransitions', { numberOfKeys: 3, lua: script('alert-transitions') });
+  client.defineCommand('dwAckOutbox', { numberOfKeys: 2, lua: script('ack-outbox') });
+  return connection;
+}

@@ -1,0 +1,48 @@
+import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
+import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
+import { ENDPOINTS, uniqueName } from './endpoints.ts';
+
+export function testKafka(clientId = uniqueName('test')): Kafka {
+  return new Kafka({ clientId, brokers: ENDPOINTS.brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function createTopics(admin: Admin, topics: { topic: string; numPartitions: number }[]): Promise<void> {
+  await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+}
+
+/** Total messages the group has not committed yet across the topic's partitions. */
+export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [latest, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  let lag = 0;
+  for (const partition of latest) {
+    const committedOffset = done.get(partition.partition) ?? -1;
+    lag += Number(partition.high) - Math.max(0, committedOffset);
+  }
+  return lag;
+}
+
+/** Collects every alert event on a topic, from its beginning, until stopped. */
+export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ events: AlertEvent[]; stop: () => Promise<void> }> {
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('alerts-reader') });
+  const events: AlertEvent[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.value) events.push(decodeAlertEvent(message.value));
+    },
+  });
+  return { events, stop: () => consumer.disconnect() };
+}
+
+/** Creates a test's four topics: predictions and labels with `partitions`, DLQ and alerts with one. */
+export async function createTestTopics(admin: Admin, topics: { predictions: string; labels: string; dlq: string; alerts: string }, partitions: number): Promise<void> {
+  await createTopics(admin, [
+    { topic: topics.predictions, numPartitions: partitions },
+    { topic: topics.labels, numPartitions: partitions },
+    { topic: topics.dlq, numPartitions: 1 },
+    { topic: topics.alerts, numPartitions: 1 },
+  ]);
+}
