@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Topology, TopicSelection } from './config/topology.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
-import { EvaluationLoop } from './runtime/evaluation-loop.ts';
+import { EvaluationLoop, type EvaluationLoopDeps } from './runtime/evaluation-loop.ts';
 import { openTopologyState, type SummaryState } from './runtime/state.ts';
 import { AlertSink } from './sinks/alerts.ts';
 import { DeadLetterSink } from './sinks/dead-letter.ts';
@@ -31,6 +31,8 @@ export interface WorkerOptions {
   clock?: () => number;
   /** Run the evaluation loop (default on). Off for ingest-only benchmarks. */
   evaluate?: boolean;
+  /** Sees each model's result as it is evaluated (benchmarks read them; the loop keeps none). */
+  onEvaluated?: EvaluationLoopDeps['onEvaluated'];
 }
 
 export interface WorkerParts {
@@ -144,6 +146,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
           metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
           logger,
           clock,
+          ...(options.onEvaluated ? { onEvaluated: options.onEvaluated } : {}),
         });
   return { id, topology, logger, state, kafka, producer, consumer, runner, predictions, labels, evaluation };
 }

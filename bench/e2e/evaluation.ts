@@ -15,11 +15,9 @@
  * tick with baseline references never reads it, and it is deleted per chunk of models so that the shared
  * Redis stays well under its maxmemory.
  */
-import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
-import { Aggregator, type BucketDelta, type ModelSummary } from '../../src/aggregate/index.ts';
+import { Aggregator, modelKey, type BucketDelta, type ModelSummary } from '../../src/aggregate/index.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
-import { modelKey } from '../../src/state/index.ts';
+import { rawRedis, type StateMode } from '../../test/kit/index.ts';
 import {
   BatchApplier,
   benchKafka,
@@ -31,15 +29,13 @@ import {
   benchTopology,
   chunks,
   createTopics,
-  deletePrefix,
   Profiler,
-  REDIS_URL,
   requireRedisRoom,
   round,
   RssSampler,
   type PhaseNames,
 } from './common.ts';
-import { alertProducer, evaluationRig, readTiming } from './rig.ts';
+import { evaluationRig, readTiming } from './rig.ts';
 
 const MINUTE = 60_000;
 
@@ -68,16 +64,16 @@ function template(spec: TrafficSpec, minute: number, tail: { deltas: number; eve
   return { baseline, previous: bucket(minute - MINUTE, 6000, MINUTE), current: bucket(minute, 3000, 30_000) };
 }
 
-export async function measureEvaluation(input: { names: PhaseNames; models: number; numeric: number; categorical: number; templates: number }) {
-  const topology = benchTopology(input.names);
-  const redis = new Redis(REDIS_URL);
+export async function measureEvaluation(input: { names: PhaseNames; models: number; numeric: number; categorical: number; templates: number; stateMode?: StateMode }) {
+  const mode = input.stateMode ?? 'single';
+  const topology = benchTopology(input.names, {}, {}, mode);
+  const redis = rawRedis(mode);
   const admin = benchKafka(`${input.names.stem}-admin`).admin();
   await admin.connect();
   await createTopics(admin, [{ topic: topology.sinks.alerts_topic, numPartitions: 1 }]);
-  let producer: Producer | undefined;
-  let rig: ReturnType<typeof evaluationRig> | undefined;
+  let rig: Awaited<ReturnType<typeof evaluationRig>> | undefined;
   try {
-    await requireRedisRoom(redis, input.models * 300 * 1024, `evaluating ${input.models} models`);
+    if (mode === 'single') await requireRedisRoom(redis, input.models * 300 * 1024, `evaluating ${input.models} models`);
     const minute = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
     const now = minute + 30_000;
     const tail = { deltas: 7, events: 5 };
@@ -86,10 +82,9 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     const templates = Array.from({ length: input.templates }, (_, k) => template({ ...spec, seed: 500 + k }, minute, tail));
     const generateSeconds = (performance.now() - setupStarted) / 1000;
 
-    producer = await alertProducer(`${input.names.stem}-producer`);
-    rig = evaluationRig(topology, producer, `${input.names.stem}-worker`);
-    const { store, evaluations, loop, latest } = rig;
-    const applier = new BatchApplier(store);
+    rig = await evaluationRig(topology, `${input.names.stem}-worker`);
+    const { state, loop, latest } = rig;
+    const applier = new BatchApplier(state);
     const ids = Array.from({ length: input.models }, (_, i) => ({ predictor: 'bench', model: `m${String(i).padStart(4, '0')}`, template: templates[i % templates.length]! }));
     const writeStarted = performance.now();
     for (const chunk of chunks(ids, 100)) {
@@ -101,13 +96,13 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
         }
         await applier.apply(deltas);
       }
-      const coarse = new Set([minute - MINUTE, minute].map((t) => store.bucketStart('coarse', t)));
-      const keys = chunk.flatMap((id) => [...coarse].map((start) => store.keys.bucket('coarse', modelKey(id.predictor, id.model), start)));
-      await redis.unlink(...keys);
-      for (const id of chunk) await evaluations.saveBaseline(modelKey(id.predictor, id.model), id.template.baseline, { predictor: id.predictor, model: id.model });
+      const coarse = new Set([minute - MINUTE, minute].map((t) => state.batches.bucketStart('coarse', t)));
+      const keys = chunk.flatMap((id) => [...coarse].map((start) => state.keys.model(modelKey(id.predictor, id.model)).bucket('coarse', start)));
+      await Promise.all(keys.map((key) => redis.unlink(key)));
+      for (const id of chunk) await state.baselines.save(modelKey(id.predictor, id.model), id.template.baseline.encode(), { predictor: id.predictor, model: id.model });
     }
     const writeSeconds = (performance.now() - writeStarted) / 1000;
-    const sampleKey = store.keys.bucket('fine', modelKey(ids[0]!.predictor, ids[0]!.model), minute - MINUTE);
+    const sampleKey = state.keys.model(modelKey(ids[0]!.predictor, ids[0]!.model)).bucket('fine', minute - MINUTE);
     const bucketBytes = Number((await redis.memory('USAGE', sampleKey, 'SAMPLES', 0)) ?? 0);
 
     const rss = new RssSampler(50);
@@ -157,7 +152,7 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
         for (let element = 1; element <= tail.deltas; element++) {
           await applier.apply(chunk.map((id) => ({ predictor: id.predictor, model: id.model, role: 'primary' as const, bucketStart: minute, summary: id.template.current[element]! })));
         }
-        await redis.unlink(...chunk.map((id) => store.keys.bucket('coarse', modelKey(id.predictor, id.model), store.bucketStart('coarse', minute))));
+        await Promise.all(chunk.map((id) => redis.unlink(state.keys.model(modelKey(id.predictor, id.model)).bucket('coarse', state.batches.bucketStart('coarse', minute)))));
       }
     };
     await timeTick('first (cold: baselines read, caches empty)', now);
@@ -172,6 +167,7 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     const memory = rss.stop();
     const features = input.numeric + input.categorical;
     return {
+      state_mode: mode,
       models: input.models,
       features_per_model: features,
       series: input.models * (features + 1),
@@ -188,9 +184,8 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
       profile,
     };
   } finally {
+    await rig?.state.admin.purge();
     await rig?.close();
-    await producer?.disconnect();
-    await deletePrefix(redis, topology.state.key_prefix);
     redis.disconnect();
     await admin.deleteTopics({ topics: [topology.sinks.alerts_topic] }).catch(() => undefined);
     await admin.disconnect();

@@ -54,6 +54,11 @@ export class Compactor {
     return (await this.client.dwCompactList(key, blobs.length, merged, sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!))) === 1;
   }
 
+  /** Resolves once nothing is queued or running (benchmarks and tests that want a settled state). */
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
   /** Compactions in flight finish; the queue is dropped (the lists are merged on a later read). */
   async close(): Promise<void> {
     this.closing = true;

@@ -46,6 +46,8 @@ export interface StateAdmin {
   keysPerNode(): Promise<Map<string, number>>;
   /** Deletes every key under this prefix; returns how many. */
   purge(): Promise<number>;
+  /** Resolves once background compactions are done (benchmarks that want a settled state). */
+  settleCompactions(): Promise<void>;
 }
 
 export interface State<S, P> {
@@ -106,6 +108,7 @@ export function openState<S, P>(spec: StateSpec, codecs: StateCodecs<S, P>, opti
     admin: {
       keysPerNode: () => keysPerNode(client, cluster, keys),
       purge: () => purge(client, cluster, keys),
+      settleCompactions: () => compactor.settle(),
     },
     async close() {
       await compactor.close();

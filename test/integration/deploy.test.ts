@@ -3,20 +3,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseTopology } from '../../src/config/topology.ts';
-import { startWorker, storeOptions, type Worker } from '../../src/pipeline.ts';
+import { startWorker, type Worker } from '../../src/pipeline.ts';
 import { parseDriftStep } from '../../src/produce/drift-spec.ts';
 import { produceTraffic } from '../../src/produce/producer.ts';
 import { DEFAULT_TRAFFIC } from '../../src/produce/traffic.ts';
-import { RedisStateStore } from '../../src/state/index.ts';
+import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
 import { startTelemetryServer, type TelemetryServer } from '../../src/telemetry/server.ts';
-import { loadGeneratedBaselines } from '../helpers/alerts.ts';
-import { BROKERS, createTopics, REDIS_URL, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
+import { createTestTopics, ENDPOINTS, loadGeneratedBaselines, testKafka, testNames, testTopology, waitFor } from '../kit/index.ts';
 
 /** Every PromQL expression shipped in deploy/: the Grafana panels' and the alerting rules'. */
 function shippedExpressions(): { where: string; expr: string }[] {
@@ -39,29 +36,27 @@ async function freePort(): Promise<number> {
 }
 
 describe('deploy/: dashboards and alerting rules against a real Prometheus', () => {
-  const suffix = uniqueName('deploy');
-  const topics = { predictions: `predictions-${suffix}`, alerts: `alerts-${suffix}`, dlq: `dlq-${suffix}` };
-  const prefix = `test:${suffix}`;
+  const names = testNames('deploy');
+  const { topics } = names;
   const kafka = testKafka();
   const admin = kafka.admin();
   let worker: Worker;
+  let state: SummaryState;
   let telemetry: TelemetryServer;
   let prometheus: ChildProcess;
   let prometheusUrl: string;
 
   beforeAll(async () => {
     await admin.connect();
-    await createTopics(admin, Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })));
-    const topology = parseTopology({
-      sources: { brokers: BROKERS, group_id: `group-${suffix}`, registry_url: REGISTRY_URL, predictions: { topics: [topics.predictions] }, start_from: 'earliest' },
-      state: { redis_url: REDIS_URL, key_prefix: prefix, retention: { fine: { bucket: '5s', keep: '1h' } } },
+    await createTestTopics(admin, topics, 1);
+    const topology = testTopology(names, 'single', {
+      sources: { start_from: 'earliest' },
+      state: { retention: { fine: { bucket: '5s', keep: '1h' } } },
       windows: { current: [{ name: '15s', duration: '15s' }] },
       evaluation: { tick: '1s' },
-      sinks: { alerts_topic: topics.alerts, dlq_topic: topics.dlq },
     });
-    const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
-    await loadGeneratedBaselines(store, { ...DEFAULT_TRAFFIC, seed: 3 }, 10_000);
-    await store.close();
+    state = openTopologyState(topology);
+    await loadGeneratedBaselines(state, { ...DEFAULT_TRAFFIC, seed: 3 }, 10_000);
     const registry = createRegistry();
     worker = await startWorker({ topology, logger: createLogger('test', 'warn'), registry, workerId: 'deploy' });
     telemetry = await startTelemetryServer(registry, { host: '127.0.0.1', port: 0, ready: () => worker.ready() });
@@ -90,10 +85,8 @@ describe('deploy/: dashboards and alerting rules against a real Prometheus', () 
     await telemetry?.close();
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`{${prefix}}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await state?.admin.purge();
+    await state?.close();
   });
 
   it('every PromQL expression of the dashboard and the rules returns data', async () => {
@@ -103,8 +96,8 @@ describe('deploy/: dashboards and alerting rules against a real Prometheus', () 
     await producer.send({ topic: topics.predictions, messages: [{ value: Buffer.from('not an event') }] });
     await producer.disconnect();
     await produceTraffic({
-      brokers: BROKERS,
-      registryUrl: REGISTRY_URL,
+      brokers: ENDPOINTS.brokers,
+      registryUrl: ENDPOINTS.registryUrl,
       topic: topics.predictions,
       encoding: 'mixed',
       rate: 300,

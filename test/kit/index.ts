@@ -8,3 +8,4 @@ export { collectAlerts, createTestTopics, createTopics, groupLag, testKafka } fr
 export { waitFor } from './wait.ts';
 export { loadGeneratedBaselines } from './baselines.ts';
 export { WorkerProcesses } from './workers.ts';
+export { rawRedis, scanKeys } from './redis.ts';

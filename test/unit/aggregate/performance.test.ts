@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PerformanceSummary, type LabeledPrediction } from '../../../src/aggregate/index.ts';
 import { OTHER_CLASS } from '../../../src/aggregate/performance.ts';
 import { createRandom } from '../../../src/random.ts';
-import { exactClassification, exactRegression } from '../../helpers/exact-performance.ts';
+import { exactClassification, exactRegression } from '../../kit/exact-performance.ts';
 
 /** A 3-class classifier with softmax scores whose labels agree with the argmax ~70 % of the time. */
 function multiclass(n: number, seed: number): LabeledPrediction[] {
