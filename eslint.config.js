@@ -25,6 +25,14 @@ export default tseslint.config(
     },
   },
   {
+    // The state layer is the only one that speaks to Redis (src/state/open-state.ts is its front door).
+    files: ['src/**'],
+    ignores: ['src/state/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'ioredis', message: 'only src/state talks to Redis: use openState / openTopologyState' }] }],
+    },
+  },
+  {
     files: ['test/**'],
     rules: {
       'no-restricted-properties': [
