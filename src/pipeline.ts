@@ -10,9 +10,11 @@ import { AlertSink } from './sinks/alerts.ts';
 import { DeadLetterSink } from './sinks/dead-letter.ts';
 import { LabelBatchProcessor, topicSelected } from './sources/kafka/label-batches.ts';
 import { PredictionBatchProcessor } from './sources/kafka/prediction-batches.ts';
+import { registryConnection } from './sources/registry-client.ts';
 import { SchemaRegistryCache } from './sources/schema-registry.ts';
 import { EvaluationStore } from './state/evaluation-store.ts';
 import { RedisStateStore } from './state/index.ts';
+import { redisClientOptions } from './state/redis-client-options.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { redactUrl } from './telemetry/redact.ts';
 import { createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
@@ -57,8 +59,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { topology, logger } = options;
   const id = options.workerId ?? `${hostname()}-${process.pid}`;
   const clock = options.clock ?? Date.now;
-  const kafka = kafkaClient(topology, logger, `${topology.sources.client_id}-${id}`);
-  const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+  const kafka = kafkaClient(topology.sources, logger, `${topology.sources.client_id}-${id}`);
+  const store = RedisStateStore.connect(redisClientOptions(topology.state), storeOptions(topology));
   const metrics = createIngestMetrics(options.registry);
   // Dead letters and alert events are never given up on: an idempotent producer retrying without end
   // (with a log line per failure) rather than a batch committed without its dead letters.
@@ -85,7 +87,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       },
     },
   });
-  const schemas = new SchemaRegistryCache(topology.sources.registry_url);
+  const schemaRegistry = registryConnection(topology.sources);
+  const schemas = new SchemaRegistryCache(schemaRegistry);
   const deadLetters = new DeadLetterSink(producer, topology.sinks.dlq_topic, id);
   const limits = {
     allowedLatenessMs: topology.windows.allowed_lateness,
@@ -181,7 +184,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           workerId: id,
           store,
           evaluations: new EvaluationStore(store.redis, store.keys),
-          alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
+          alerts: new AlertSink(producer, topology.sinks.alerts_topic, schemaRegistry),
           metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
           logger,
           clock,

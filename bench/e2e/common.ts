@@ -8,13 +8,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { Admission, Aggregator, type BucketDelta } from '../../src/aggregate/index.ts';
 import { parseTopology, type Topology } from '../../src/config/topology.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
+import { kafkaClient } from '../../src/sources/kafka/client.ts';
 import { EvaluationStore } from '../../src/state/evaluation-store.ts';
 import { modelKey, type RedisStateStore } from '../../src/state/index.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 import { summarizeProfile, type ProfileSummary } from './profile.ts';
 
 export const BROKERS = (process.env['DRIFTWATCH_BENCH_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -31,8 +33,9 @@ export interface PhaseNames {
 
 export const namesFor = (runId: string, phase: string): PhaseNames => ({ prefix: `bench:${runId}:${phase}`, stem: `bench-${runId}-${phase}` });
 
+/** A Kafka client as workers make it (kafkaClient: the topology's TLS/SASL too), silent. */
 export function benchKafka(clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  return kafkaClient(parseTopology({ sources: { brokers: BROKERS, registry_url: REGISTRY_URL } }, 'bench').sources, createLogger('bench-kafka', 'silent'), clientId);
 }
 
 /**

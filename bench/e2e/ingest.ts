@@ -7,7 +7,6 @@
  * Redis (the partitions' offset watermarks cover the topic) and until the group's committed offsets
  * reach the end.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Admission, Aggregator } from '../../src/aggregate/index.ts';
@@ -17,6 +16,7 @@ import { startWorker } from '../../src/pipeline.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
 import { encodeAvro, predictionType } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
+import { registryClient, registryConnection } from '../../src/sources/registry-client.ts';
 import { SchemaRegistryCache } from '../../src/sources/schema-registry.ts';
 import { KeyLayout, modelKey } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -28,7 +28,6 @@ import {
   deletePrefix,
   Profiler,
   REDIS_URL,
-  REGISTRY_URL,
   round,
   RssSampler,
   scriptStats,
@@ -59,7 +58,7 @@ export async function produceIngestTopic(input: IngestTopic) {
     { topic: `${input.names.stem}-alerts`, numPartitions: 1 },
   ]);
   await admin.disconnect();
-  const schemaId = await new SchemaRegistry({ host: REGISTRY_URL }).getLatestSchemaId('predictions-value');
+  const schemaId = await registryClient(registryConnection(benchTopology(input.names).sources)).getLatestSchemaId('predictions-value');
   const type = predictionType();
   const generator = new TrafficGenerator(ingestSpec(input.models, input.seed));
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -97,14 +96,14 @@ export type ConsumeMode = 'fetch' | 'decode' | 'aggregate';
 export async function consumeWithoutRedis(input: IngestTopic & { mode: ConsumeMode; group: string }) {
   const topology = benchTopology(input.names, {}, { group_id: input.group, predictions: { topics: [input.topic] }, start_from: 'earliest' });
   const logger = createLogger('bench', 'warn');
-  const kafka = kafkaClient(topology, logger, `${input.group}-client`);
+  const kafka = kafkaClient(topology.sources, logger, `${input.group}-client`);
   const consumer: Consumer = kafka.consumer({
     groupId: input.group,
     sessionTimeout: topology.sources.session_timeout,
     heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
     rebalanceTimeout: Math.max(topology.sources.session_timeout, 30_000),
   });
-  const schemas = new SchemaRegistryCache(topology.sources.registry_url);
+  const schemas = new SchemaRegistryCache(registryConnection(topology.sources));
   const limits = {
     allowedLatenessMs: topology.windows.allowed_lateness,
     maxFutureMs: topology.windows.max_future,

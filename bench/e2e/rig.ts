@@ -3,7 +3,7 @@
  * a real idempotent producer and the evaluation metrics, driven by tick(now) with a simulated clock.
  * Also an alerts-topic reader, and a timer around ModelReader.input (the Redis reads of a tick).
  */
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { Topology } from '../../src/config/topology.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
 import type { EvaluationResult } from '../../src/evaluate/model-evaluation.ts';
@@ -11,11 +11,12 @@ import { storeOptions } from '../../src/pipeline.ts';
 import { EvaluationLoop } from '../../src/runtime/evaluation-loop.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { AlertSink, decodeAlertEvent } from '../../src/sinks/alerts.ts';
+import { registryConnection } from '../../src/sources/registry-client.ts';
 import { EvaluationStore } from '../../src/state/evaluation-store.ts';
 import { RedisStateStore, type ModelEntry } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createEvaluationMetrics, createRegistry } from '../../src/telemetry/metrics.ts';
-import { BROKERS, REDIS_URL } from './common.ts';
+import { benchKafka, REDIS_URL } from './common.ts';
 
 /** Time spent in ModelReader.input (reading windows, references, features and alert states from Redis, decoding and merging). */
 export const readTiming = { ms: 0, calls: 0 };
@@ -31,7 +32,7 @@ ModelReader.prototype.input = async function timedInput(this: ModelReader, ...ar
 };
 
 export async function alertProducer(clientId: string): Promise<Producer> {
-  const kafka = new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka(clientId);
   // As startWorker makes it.
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -57,7 +58,7 @@ export function evaluationRig(topology: Topology, producer: Producer, workerId: 
     workerId,
     store,
     evaluations,
-    alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
+    alerts: new AlertSink(producer, topology.sinks.alerts_topic, registryConnection(topology.sources)),
     metrics: createEvaluationMetrics(registry, topology.sinks.metrics.feature_series_cap),
     logger: createLogger('bench-evaluation', 'warn'),
     // Only the loop's own timer reads the clock; tick(now) is driven with simulated time.
@@ -74,7 +75,7 @@ export interface ReceivedAlert {
 
 /** Every alert event on a topic from its beginning, with the wall time it arrived. */
 export async function readAlerts(topic: string, groupId: string): Promise<{ alerts: ReceivedAlert[]; stop: () => Promise<void> }> {
-  const kafka = new Kafka({ clientId: groupId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka(groupId);
   const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const alerts: ReceivedAlert[] = [];
   await consumer.connect();

@@ -4,6 +4,7 @@ import { DriftwatchError } from '../errors.ts';
 import { storeOptions } from '../pipeline.ts';
 import { EvaluationStore } from '../state/evaluation-store.ts';
 import { modelKey, RedisStateStore } from '../state/index.ts';
+import { redisClientOptions } from '../state/redis-client-options.ts';
 import { resolveTopology } from './topology-option.ts';
 
 function parseTypes(entries: string[] | undefined): Map<string, 'numeric' | 'categorical'> {
@@ -42,7 +43,7 @@ export function registerBaselineCommand(program: Command): void {
         },
       });
       if (tty) process.stderr.write('\n');
-      const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+      const store = RedisStateStore.connect(redisClientOptions(topology.state), storeOptions(topology));
       store.redis.options.maxRetriesPerRequest = 2;
       try {
         const key = modelKey(options.predictor, options.model);

@@ -65,6 +65,7 @@ export function registerProduceCommand(program: Command): void {
       const result = await produceTraffic({
         brokers: topology.sources.brokers,
         registryUrl: topology.sources.registry_url,
+        security: topology.sources,
         topic,
         encoding,
         rate: options.rate as number,

@@ -6,6 +6,7 @@ import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
 import { EvaluationStore } from '../state/evaluation-store.ts';
 import { RedisStateStore } from '../state/index.ts';
+import { redisClientOptions } from '../state/redis-client-options.ts';
 import { resolveTopology } from './topology-option.ts';
 
 const fmt = (value: number | null | undefined, digits = 3): string =>
@@ -66,7 +67,7 @@ export function registerStatusCommand(program: Command): void {
       const windowMs = parseDuration(options.window);
       if (windowMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--window: expected a duration such as 5m, got "${options.window}"`);
       const topology = resolveTopology(options.topology);
-      const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+      const store = RedisStateStore.connect(redisClientOptions(topology.state), storeOptions(topology));
       store.redis.options.maxRetriesPerRequest = 2;
       try {
         const reader = new ModelReader(store, new EvaluationStore(store.redis, store.keys), topology, { cacheReferences: false });

@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
 import { buildBaseline } from '../baseline/build.ts';
 import { loadTopology, type Topology } from '../config/topology.ts';
 import { DriftwatchError } from '../errors.ts';
@@ -14,9 +13,11 @@ import { DEFAULT_TRAFFIC, numericFeatureName, categoricalFeatureName, TrafficGen
 import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
 import { decodeAlertEvent } from '../sinks/alerts.ts';
+import { kafkaClient } from '../sources/kafka/client.ts';
 import { stackUp } from '../stack/index.ts';
 import { EvaluationStore } from '../state/evaluation-store.ts';
 import { modelKey, RedisStateStore } from '../state/index.ts';
+import { redisClientOptions } from '../state/redis-client-options.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.ts';
@@ -75,10 +76,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 1, models: 2, predictor: 'eta' };
   const driftSteps = (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).map(parseDriftStep);
 
-  const store = RedisStateStore.connect(topology.state.redis_url, storeOptions(topology));
+  const store = RedisStateStore.connect(redisClientOptions(topology.state), storeOptions(topology));
   await clearPrefix(store);
   // A fresh start: the state is cleared, so the group's old offsets go too (it then starts at the end).
-  const admin = new Kafka({ clientId: 'driftwatch-demo-admin', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING }).admin();
+  const quiet = createLogger('driftwatch-demo', 'silent');
+  const admin = kafkaClient(topology.sources, quiet, 'driftwatch-demo-admin').admin();
   await admin.connect();
   await admin.deleteGroups([topology.sources.group_id]).catch(() => undefined);
   await admin.disconnect();
@@ -106,7 +108,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const metricsUrl = `http://127.0.0.1:${telemetry.port}/metrics`;
 
   // Alert events as any consumer of the topic sees them.
-  const kafka = new Kafka({ clientId: 'driftwatch-demo-view', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient(topology.sources, quiet, 'driftwatch-demo-view');
   const alertConsumer = kafka.consumer({ groupId: `driftwatch-demo-view-${process.pid}-${Date.now()}` });
   const events: AlertEvent[] = [];
   await alertConsumer.connect();
@@ -132,6 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const producing = produceTraffic({
     brokers: topology.sources.brokers,
     registryUrl: topology.sources.registry_url,
+    security: topology.sources,
     topic: topology.sources.predictions.topics?.[0] ?? 'predictions',
     encoding: 'mixed',
     rate: options.rate,

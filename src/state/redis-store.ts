@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Redis, type Result } from 'ioredis';
+import { Redis, type RedisOptions, type Result } from 'ioredis';
 import type { BucketDelta } from '../aggregate/index.ts';
 import { ModelSummary, PerformanceSummary } from '../aggregate/index.ts';
 import type { ModelRole } from '../events.ts';
@@ -160,13 +160,15 @@ export class RedisStateStore {
     redis.defineCommand('dwCompactList', { numberOfKeys: 1, lua: script('compact-list') });
   }
 
-  static connect(url: string, options: StoreOptions): RedisStateStore {
-    const redis = new Redis(url, {
+  /** `connection`: a redis:// URL, or options with the address, ACL user and TLS (redis-client-options.ts). */
+  static connect(connection: string | RedisOptions, options: StoreOptions): RedisStateStore {
+    const behaviour: RedisOptions = {
       lazyConnect: false,
       maxRetriesPerRequest: null, // commands wait for a reconnect instead of failing a batch
       enableOfflineQueue: true,
       retryStrategy: (attempt) => Math.min(5000, 100 * 2 ** Math.min(attempt, 6)),
-    });
+    };
+    const redis = typeof connection === 'string' ? new Redis(connection, behaviour) : new Redis({ ...connection, ...behaviour });
     return new RedisStateStore(redis, options);
   }
 
