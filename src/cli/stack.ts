@@ -42,6 +42,17 @@ function formatUp(result: StackUpResult): string {
     .map((topic) => `  ${topic.topic}: ${topic.partitions} partitions${Object.keys(topic.config).length > 0 ? ` ${Object.entries(topic.config).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}, ${topic.action}${topic.warning === undefined ? '' : ` (warning: ${topic.warning})`}`)
     .join('\n');
   const schemas = result.schemas.map((schema) => `  ${schema.subject} ← schemas/${schema.file}: id ${schema.id}, ${schema.action}`).join('\n');
+  const secure = result.secure
+    ? [
+        '',
+        'secure endpoints (credentials in secrets.env, never printed):',
+        `  kafka     ${result.secure.endpoints.kafkaBrokers.join(',')} (SASL_SSL, SCRAM-SHA-512)`,
+        `  redis     ${result.secure.endpoints.redisUrl} (TLS, ACL user)`,
+        `  registry  ${result.secure.endpoints.registryUrl} (HTTPS, basic auth)`,
+        `  CA ${result.secure.caFile}`,
+        `  a worker on them: set -a; . ${result.secure.secretsFile}; set +a; npx driftwatch run --topology ${result.secure.topologyFile}`,
+      ]
+    : [];
   return [
     table(rows),
     '',
@@ -49,6 +60,7 @@ function formatUp(result: StackUpResult): string {
     topics,
     `schemas (global compatibility ${result.compatibility.level}, ${result.compatibility.action === 'set' ? 'set now' : 'already set'}):`,
     schemas,
+    ...secure,
     '',
     `${result.changed ? 'stack up' : 'stack up: nothing to change'} in ${seconds(result.elapsedMs)} (stack dir ${result.stackDir})`,
   ].join('\n');
@@ -84,9 +96,10 @@ export function registerStackCommand(program: Command): void {
   stack
     .command('up')
     .description('install what is missing, start what is not running, create topics, register schemas')
+    .option('--secure', 'also Kafka SASL_SSL on :9094, Redis TLS on :6390 and the registry over HTTPS on :8444, with credentials (.stack/secure/)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const result = await stackUp({ progress });
+    .action(async (options: { json?: boolean; secure?: boolean }) => {
+      const result = await stackUp({ progress, secure: options.secure === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatUp(result)}\n`);
     });
 
