@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
-import { buildBaseline } from '../baseline/build.ts';
 import { DriftwatchError } from '../errors.ts';
-import { storeOptions } from '../pipeline.ts';
-import { EvaluationStore } from '../state/evaluation-store.ts';
-import { modelKey, RedisStateStore } from '../state/index.ts';
-import { redisClientOptions } from '../state/redis-client-options.ts';
-import { resolveTopology } from './topology-option.ts';
 
 function parseTypes(entries: string[] | undefined): Map<string, 'numeric' | 'categorical'> {
   const types = new Map<string, 'numeric' | 'categorical'>();
@@ -29,6 +23,15 @@ export function registerBaselineCommand(program: Command): void {
     .option('--type <column=kind...>', 'override inferred column types (numeric|categorical)')
     .option('--topology <file>', 'topology file (default: topologies/default.yaml)')
     .action(async (file: string, options: { predictor: string; model: string; type?: string[]; topology?: string }) => {
+      // Loaded on use: `--help` must not pay for ioredis and the rest (start-up time).
+      const [{ buildBaseline }, { resolveTopology }, { storeOptions }, { EvaluationStore }, { modelKey, RedisStateStore }, { redisClientOptions }] = await Promise.all([
+        import('../baseline/build.ts'),
+        import('./topology-option.ts'),
+        import('../pipeline.ts'),
+        import('../state/evaluation-store.ts'),
+        import('../state/index.ts'),
+        import('../state/redis-client-options.ts'),
+      ]);
       const topology = resolveTopology(options.topology);
       const tty = process.stderr.isTTY;
       const started = Date.now();

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
-import {
-  stackDown,
-  stackStatus,
-  stackUp,
-  type ServiceStatus,
-  type StackDownResult,
-  type StackUpResult,
-} from '../stack/index.ts';
+import type { ServiceStatus, StackDownResult, StackUpResult } from '../stack/index.ts';
+
+/** Loaded on use: `--help` must not pay for kafkajs and the rest (start-up time). */
+const stackApi = () => import('../stack/index.ts');
 
 const progress = (message: string): void => {
   process.stderr.write(`[stack] ${message}\n`);
@@ -99,7 +95,7 @@ export function registerStackCommand(program: Command): void {
     .option('--secure', 'also Kafka SASL_SSL on :9094, Redis TLS on :6390 and the registry over HTTPS on :8444, with credentials (.stack/secure/)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean; secure?: boolean }) => {
-      const result = await stackUp({ progress, secure: options.secure === true });
+      const result = await (await stackApi()).stackUp({ progress, secure: options.secure === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatUp(result)}\n`);
     });
 
@@ -109,7 +105,7 @@ export function registerStackCommand(program: Command): void {
     .option('--purge', 'also delete the data (Kafka log, Redis snapshot, registry database)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { purge?: boolean; json?: boolean }) => {
-      const result = await stackDown({ progress, purge: options.purge === true });
+      const result = await (await stackApi()).stackDown({ progress, purge: options.purge === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatDown(result)}\n`);
     });
 
@@ -118,7 +114,7 @@ export function registerStackCommand(program: Command): void {
     .description('each service: address, pid, health, memory (exit 1 unless all are healthy)')
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
-      const result = await stackStatus();
+      const result = await (await stackApi()).stackStatus();
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatStatus(result.services)}\n`);
       if (!result.healthy) process.exitCode = 1;
     });

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
-import { storeOptions } from '../pipeline.ts';
-import { buildStatus, type StatusReport } from '../report/status.ts';
-import { ModelReader } from '../runtime/model-reader.ts';
-import { EvaluationStore } from '../state/evaluation-store.ts';
-import { RedisStateStore } from '../state/index.ts';
-import { redisClientOptions } from '../state/redis-client-options.ts';
-import { resolveTopology } from './topology-option.ts';
+import type { StatusReport } from '../report/status.ts';
 
 const fmt = (value: number | null | undefined, digits = 3): string =>
   value === null || value === undefined ? '-' : Math.abs(value) >= 1e5 ? value.toExponential(2) : value.toFixed(digits);
@@ -66,6 +60,16 @@ export function registerStatusCommand(program: Command): void {
     .action(async (options: { topology?: string; json?: boolean; window: string }) => {
       const windowMs = parseDuration(options.window);
       if (windowMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--window: expected a duration such as 5m, got "${options.window}"`);
+      // Loaded on use: `--help` must not pay for kafkajs, ioredis and the rest (start-up time).
+      const [{ resolveTopology }, { storeOptions }, { buildStatus }, { ModelReader }, { EvaluationStore }, { RedisStateStore }, { redisClientOptions }] = await Promise.all([
+        import('./topology-option.ts'),
+        import('../pipeline.ts'),
+        import('../report/status.ts'),
+        import('../runtime/model-reader.ts'),
+        import('../state/evaluation-store.ts'),
+        import('../state/index.ts'),
+        import('../state/redis-client-options.ts'),
+      ]);
       const topology = resolveTopology(options.topology);
       const store = RedisStateStore.connect(redisClientOptions(topology.state), storeOptions(topology));
       store.redis.options.maxRetriesPerRequest = 2;
