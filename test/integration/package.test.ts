@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,7 +72,9 @@ describe('the package', () => {
     expect(existsSync(join(app, 'node_modules', 'typescript'))).toBe(false);
     expect(existsSync(join(app, 'src'))).toBe(false);
     expect(readdirSync(join(app, 'node_modules'))).toContain('kafkajs');
-    const help = await run(process.execPath, [join(app, 'bin', 'driftwatch.js'), '--help'], { cwd: work });
+    // As the image's ENTRYPOINT runs it: a symlink on PATH to the package's bin.
+    symlinkSync(join(app, 'bin', 'driftwatch.js'), join(work, 'driftwatch'));
+    const help = await run(join(work, 'driftwatch'), ['--help'], { cwd: work });
     expect(help.stdout).toContain('Usage: driftwatch');
 
     const topology = writeTopology({
