@@ -80,10 +80,19 @@ const sasl = z
 
 export type SaslSettings = z.output<typeof sasl>;
 
+/** A URL, or undefined: refinements run on values that failed earlier checks too. */
+function urlOf(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 const registryUrl = z
   .string()
   .url()
-  .refine((text) => /^https?:$/.test(new URL(text).protocol), { message: 'expected an http:// or https:// URL' });
+  .refine((text) => /^https?:$/.test(urlOf(text)?.protocol ?? 'http:'), { message: 'expected an http:// or https:// URL' });
 
 const sources = z
   .object({
@@ -117,9 +126,13 @@ const sources = z
   })
   .strict()
   .superRefine((value, ctx) => {
-    const url = new URL(value.registry_url);
-    if ((url.username !== '' || url.password !== '') && value.registry.user_info !== undefined) {
+    const url = urlOf(value.registry_url);
+    if (url === undefined) return;
+    if ((url.username !== '' || url.password !== '') && value.registry?.user_info !== undefined) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['registry', 'user_info'], message: 'credentials are given in registry_url too: keep one' });
+    }
+    if (url.protocol !== 'https:' && value.registry?.tls !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['registry', 'tls'], message: 'TLS settings need an https:// registry_url' });
     }
   });
 
@@ -131,7 +144,7 @@ const state = z
     redis_url: z
       .string()
       .url()
-      .refine((text) => /^rediss?:$/.test(new URL(text).protocol), { message: 'expected a redis:// or rediss:// URL' })
+      .refine((text) => /^rediss?:$/.test(urlOf(text)?.protocol ?? 'redis:'), { message: 'expected a redis:// or rediss:// URL' })
       .default('redis://127.0.0.1:6379'),
     /** Redis 6 ACL user (default: the URL's, else "default"). */
     username: z.string().min(1).optional(),
@@ -160,7 +173,8 @@ const state = z
   })
   .strict()
   .superRefine((value, ctx) => {
-    const url = new URL(value.redis_url);
+    const url = urlOf(value.redis_url);
+    if (url === undefined) return;
     if (url.username !== '' && value.username !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['username'], message: 'a user is given in redis_url too: keep one' });
     if (url.password !== '' && value.password !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['password'], message: 'a password is given in redis_url too: keep one' });
   });

@@ -29,11 +29,10 @@ export function registryConnection(sources: Pick<Topology['sources'], 'registry_
   }
   url.username = '';
   url.password = '';
-  const https = url.protocol === 'https:';
-  const tls = sources.registry.tls ?? (https ? { verify_hostname: true } : undefined);
-  const agent = https
-    ? new HttpsAgent({ keepAlive: true, ...(tls === undefined ? {} : tlsConnectionOptions(tls, 'sources.registry.tls')) })
-    : new HttpAgent({ keepAlive: true });
+  const agent =
+    url.protocol === 'https:'
+      ? new HttpsAgent({ keepAlive: true, ...tlsConnectionOptions(sources.registry.tls ?? { verify_hostname: true }, 'sources.registry.tls') })
+      : new HttpAgent({ keepAlive: true });
   return { url: url.toString().replace(/\/$/, ''), ...(auth === undefined ? {} : { auth }), agent };
 }
 
