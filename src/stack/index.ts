@@ -19,7 +19,7 @@ import { REDIS_URL, redisDriver } from './redis.ts';
 import { REGISTRY_URL, ensureSchemas, registryDriver, type RegistrySetupResult, type SchemaResult } from './registry.ts';
 import { redisTlsDataDir, redisTlsDriver } from './redis-tls.ts';
 import { registryHttpsDriver } from './registry-https.ts';
-import { ensureSecureMaterial, isSecureSetUp, SECURE_ENDPOINTS, SECURE_HOST, SECURE_KAFKA_PORT, secureFiles, type SecureSecrets } from './secure.ts';
+import { ensureSecureMaterial, isSecureSetUp, SECURE_ENDPOINTS, SECURE_HOST, SECURE_KAFKA_PORT, secureFiles, type SecureMaterial, type SecureSecrets } from './secure.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
 
 export type { Health } from './types.ts';
@@ -280,7 +280,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
   return serialised(ctx.paths, ctx.progress, async () => {
     const secure = options.secure === true || isSecureSetUp(ctx.paths);
     const material = secure ? await ensureSecureMaterial(ctx) : undefined;
-    if (secure) await restartKafkaForSecureListener(ctx);
+    if (material !== undefined) await restartForSecureMaterial(ctx, material);
     let topics: TopicResult[] = [];
     let registrySetup: RegistrySetupResult | undefined;
     // Check all first, so installs then queue in a fixed order (Kafka's quick one before the registry build).
@@ -351,16 +351,24 @@ function secureInfo(paths: StackPaths): SecureStackInfo {
 }
 
 /**
- * A running broker of ours without the SASL_SSL listener is stopped, so that it starts again with it:
- * the one restart `--secure` costs, once. (Kafka cannot add a listener without one.)
+ * A running broker of ours without the SASL_SSL listener (or with old certificates) is stopped, so that
+ * it starts again with it: Kafka cannot add a listener without a restart, so `--secure` costs one, once.
+ * The TLS Redis and nginx restart when their certificates or credentials were made anew.
  */
-async function restartKafkaForSecureListener(ctx: StackContext): Promise<void> {
-  const pidFile = ctx.paths.pidFile('kafka');
-  const ours = livePid(pidFile);
-  if (ours === undefined || (await portOpen(SECURE_HOST, SECURE_KAFKA_PORT))) return;
-  ctx.progress(`kafka: restarting it (pid ${ours.pid}) to add the SASL_SSL listener on ${SECURE_KAFKA_ADDRESS}`);
-  await stopProcess(ours, kafkaDriver.stopGraceMs);
-  removePidFile(pidFile);
+async function restartForSecureMaterial(ctx: StackContext, material: SecureMaterial): Promise<void> {
+  const stop = async (driver: ServiceDriver, why: string): Promise<void> => {
+    const pidFile = ctx.paths.pidFile(driver.name);
+    const ours = livePid(pidFile);
+    if (ours === undefined) return;
+    ctx.progress(`${driver.name}: restarting it (pid ${ours.pid}) ${why}`);
+    await stopProcess(ours, driver.stopGraceMs);
+    removePidFile(pidFile);
+  };
+  if (material.newCertificates) await stop(kafkaDriver, 'to serve its SASL_SSL listener with the new certificates');
+  else if (!(await portOpen(SECURE_HOST, SECURE_KAFKA_PORT))) await stop(kafkaDriver, `to add the SASL_SSL listener on ${SECURE_KAFKA_ADDRESS}`);
+  if (material.newCertificates || material.newSecrets) {
+    for (const driver of SECURE_DRIVERS) await stop(driver, 'for the new certificates or credentials');
+  }
 }
 
 /** The broker's SASL_SSL listener: its SCRAM user made, then checked by logging in. */

@@ -208,15 +208,26 @@ async function ensureCertificates(ctx: StackContext, files: SecureFiles): Promis
   return true;
 }
 
+export interface SecureMaterial {
+  secrets: SecureSecrets;
+  /** New certificates: running secure services (Kafka's listener included) must restart to serve them. */
+  newCertificates: boolean;
+  /** New credentials: the TLS Redis and nginx must restart to know them. */
+  newSecrets: boolean;
+  changed: boolean;
+}
+
 /**
  * Makes what is missing in `<stack>/secure/`: certificates, secrets.env (random passwords, kept across
  * runs: the services were configured with them), topology.yaml. Returns the credentials.
  */
-export async function ensureSecureMaterial(ctx: StackContext): Promise<{ secrets: SecureSecrets; changed: boolean }> {
+export async function ensureSecureMaterial(ctx: StackContext): Promise<SecureMaterial> {
   const files = secureFiles(ctx.paths);
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  let changed = await ensureCertificates(ctx, files);
+  const newCertificates = await ensureCertificates(ctx, files);
+  let changed = newCertificates;
   let secrets = readSecureSecrets(ctx.paths);
+  const newSecrets = secrets === undefined;
   if (secrets === undefined) {
     const password = () => randomBytes(16).toString('hex');
     secrets = {
@@ -235,7 +246,7 @@ export async function ensureSecureMaterial(ctx: StackContext): Promise<{ secrets
     writeFileSync(files.topology, topology);
     changed = true;
   }
-  return { secrets, changed };
+  return { secrets, newCertificates, newSecrets, changed };
 }
 
 export function secureError(what: string, error: unknown): DriftwatchError {
