@@ -12,6 +12,7 @@ import { BatchRunner } from './sources/kafka/batch-runner.ts';
 import { kafkaClient } from './sources/kafka/client.ts';
 import { LabelSource } from './sources/kafka/label-source.ts';
 import { PredictionSource } from './sources/kafka/prediction-source.ts';
+import { registryConnection } from './sources/registry-client.ts';
 import { SchemaRegistryCache } from './sources/schema-registry.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
@@ -62,7 +63,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   const { topology, logger } = options;
   const id = options.workerId ?? `${hostname()}-${process.pid}`;
   const clock = options.clock ?? Date.now;
-  const kafka = kafkaClient(topology, logger, `${topology.sources.client_id}-${id}`);
+  const kafka = kafkaClient(topology.sources, logger, `${topology.sources.client_id}-${id}`);
   const state = openTopologyState(topology, { onCompactionError: (key, error) => logger.warn({ key, err: errorMessage(error) }, 'bucket compaction failed; will retry later') });
   const metrics = createIngestMetrics(options.registry);
   // Dead letters and alert events are never given up on: an idempotent producer retrying without end
@@ -90,6 +91,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
       },
     },
   });
+  const schemaRegistry = registryConnection(topology.sources);
   const limits = {
     allowedLatenessMs: topology.windows.allowed_lateness,
     maxFutureMs: topology.windows.max_future,
@@ -99,7 +101,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   };
   const labelsOn = topology.labels.enabled;
   const runner = new BatchRunner({
-    schemas: new SchemaRegistryCache(topology.sources.registry_url),
+    schemas: new SchemaRegistryCache(schemaRegistry),
     deadLetters: new DeadLetterSink(producer, topology.sinks.dlq_topic, id),
     metrics,
     logger,
@@ -142,7 +144,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
           topology,
           workerId: id,
           state,
-          alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
+          alerts: new AlertSink(producer, topology.sinks.alerts_topic, schemaRegistry),
           metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
           logger,
           clock,

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { modelKey } from '../aggregate/index.ts';
-import { buildBaseline } from '../baseline/build.ts';
 import { DriftwatchError } from '../errors.ts';
-import { openTopologyState } from '../runtime/state.ts';
-import { resolveTopology } from './topology-option.ts';
 
 function parseTypes(entries: string[] | undefined): Map<string, 'numeric' | 'categorical'> {
   const types = new Map<string, 'numeric' | 'categorical'>();
@@ -27,6 +23,13 @@ export function registerBaselineCommand(program: Command): void {
     .option('--type <column=kind...>', 'override inferred column types (numeric|categorical)')
     .option('--topology <file>', 'topology file (default: topologies/default.yaml)')
     .action(async (file: string, options: { predictor: string; model: string; type?: string[]; topology?: string }) => {
+      // Loaded on use: `--help` must not pay for ioredis and the rest (start-up time).
+      const [{ buildBaseline }, { resolveTopology }, { modelKey }, { openTopologyState }] = await Promise.all([
+        import('../baseline/build.ts'),
+        import('./topology-option.ts'),
+        import('../aggregate/index.ts'),
+        import('../runtime/state.ts'),
+      ]);
       const topology = resolveTopology(options.topology);
       const tty = process.stderr.isTTY;
       const started = Date.now();

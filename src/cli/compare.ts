@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compareFiles, formatTable, type ColumnType } from '../compare/index.ts';
+import type { ColumnType } from '../compare/index.ts';
 import { DriftwatchError } from '../errors.ts';
 
 interface CompareFlags {
@@ -24,6 +24,7 @@ export function registerCompareCommand(program: Command): void {
         ...(flags.minSamples === undefined ? {} : { minSamples: flags.minSamples }),
         ...(flags.alpha === undefined ? {} : { alpha: flags.alpha }),
       };
+      const { compareFiles, formatTable } = await import('../compare/index.ts'); // on use: start-up time
       const report = await compareFiles(ref, cur, { types: parseTypes(flags.type), thresholds });
       process.stdout.write(flags.json ? `${JSON.stringify({ columns: report.columns, reference: report.reference, current: report.current }, null, 2)}\n` : formatTable(report));
     });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
-import { runDemo } from '../demo/run-demo.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -15,6 +14,7 @@ export function registerDemoCommand(program: Command): void {
     .action(async (options: { topology: string; once?: boolean; timeout: string; rate: string; drift?: string[] }) => {
       const timeoutMs = parseDuration(options.timeout);
       if (timeoutMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--timeout: expected a duration, got "${options.timeout}"`);
+      const { runDemo } = await import('../demo/run-demo.ts'); // on use: start-up time
       await runDemo({ topologyFile: options.topology, once: options.once === true, timeoutMs, rate: Number(options.rate), drift: options.drift ?? [], out: process.stdout });
     });
 }

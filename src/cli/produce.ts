@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
 import { parseDriftStep } from '../produce/drift-spec.ts';
-import { produceTraffic, type Encoding } from '../produce/producer.ts';
+import type { Encoding } from '../produce/producer.ts';
 import { DEFAULT_TRAFFIC } from '../produce/traffic.ts';
-import { resolveTopology } from './topology-option.ts';
 
 const integer = (name: string) => (text: string) => {
   const value = Number(text);
@@ -46,6 +45,8 @@ export function registerProduceCommand(program: Command): void {
       if (!['avro', 'json', 'mixed'].includes(encoding)) throw new DriftwatchError('DW_ERR_USAGE', `--encoding: expected avro, json or mixed, got "${encoding}"`);
       const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration as string);
       if (options.duration !== undefined && durationMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--duration: expected a duration, got "${options.duration}"`);
+      // Loaded on use: `--help` must not pay for kafkajs and the rest (start-up time).
+      const [{ resolveTopology }, { produceTraffic }] = await Promise.all([import('./topology-option.ts'), import('../produce/producer.ts')]);
       const topology = resolveTopology(options.topology as string | undefined);
       const topic = (options.topic as string | undefined) ?? topology.sources.predictions.topics?.[0];
       if (!topic) throw new DriftwatchError('DW_ERR_USAGE', 'the topology subscribes by pattern: name the topic with --topic');
@@ -65,6 +66,7 @@ export function registerProduceCommand(program: Command): void {
       const result = await produceTraffic({
         brokers: topology.sources.brokers,
         registryUrl: topology.sources.registry_url,
+        security: topology.sources,
         topic,
         encoding,
         rate: options.rate as number,

@@ -1,9 +1,4 @@
 import type { Command } from 'commander';
-import { startWorker } from '../pipeline.ts';
-import { createLogger } from '../telemetry/logger.ts';
-import { createRegistry } from '../telemetry/metrics.ts';
-import { startTelemetryServer } from '../telemetry/server.ts';
-import { resolveTopology } from './topology-option.ts';
 
 export function registerRunCommand(program: Command): void {
   program
@@ -12,6 +7,14 @@ export function registerRunCommand(program: Command): void {
     .option('--topology <file>', 'topology file (default: topologies/default.yaml)')
     .option('--worker-id <id>', 'a name for this worker in logs and dead-letter headers')
     .action(async (options: { topology?: string; workerId?: string }) => {
+      // Loaded on use: `--help` must not pay for kafkajs, ioredis and the rest (start-up time).
+      const [{ resolveTopology }, { startWorker }, { createLogger }, { createRegistry }, { startTelemetryServer }] = await Promise.all([
+        import('./topology-option.ts'),
+        import('../pipeline.ts'),
+        import('../telemetry/logger.ts'),
+        import('../telemetry/metrics.ts'),
+        import('../telemetry/server.ts'),
+      ]);
       const topology = resolveTopology(options.topology);
       const logger = createLogger();
       const registry = createRegistry();

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
-import {
-  stackDown,
-  stackStatus,
-  stackUp,
-  type ServiceStatus,
-  type StackDownResult,
-  type StackUpResult,
-} from '../stack/index.ts';
+import type { ServiceStatus, StackDownResult, StackUpResult } from '../stack/index.ts';
+
+/** Loaded on use: `--help` must not pay for kafkajs and the rest (start-up time). */
+const stackApi = () => import('../stack/index.ts');
 
 const progress = (message: string): void => {
   process.stderr.write(`[stack] ${message}\n`);
@@ -42,6 +38,17 @@ function formatUp(result: StackUpResult): string {
     .map((topic) => `  ${topic.topic}: ${topic.partitions} partitions${Object.keys(topic.config).length > 0 ? ` ${Object.entries(topic.config).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}, ${topic.action}${topic.warning === undefined ? '' : ` (warning: ${topic.warning})`}`)
     .join('\n');
   const schemas = result.schemas.map((schema) => `  ${schema.subject} ← schemas/${schema.file}: id ${schema.id}, ${schema.action}`).join('\n');
+  const secure = result.secure
+    ? [
+        '',
+        'secure endpoints (credentials in secrets.env, never printed):',
+        `  kafka     ${result.secure.endpoints.kafkaBrokers.join(',')} (SASL_SSL, SCRAM-SHA-512)`,
+        `  redis     ${result.secure.endpoints.redisUrl} (TLS, ACL user)`,
+        `  registry  ${result.secure.endpoints.registryUrl} (HTTPS, basic auth)`,
+        `  CA ${result.secure.caFile}`,
+        `  a worker on them: set -a; . ${result.secure.secretsFile}; set +a; npx driftwatch run --topology ${result.secure.topologyFile}`,
+      ]
+    : [];
   return [
     table(rows),
     '',
@@ -49,6 +56,7 @@ function formatUp(result: StackUpResult): string {
     topics,
     `schemas (global compatibility ${result.compatibility.level}, ${result.compatibility.action === 'set' ? 'set now' : 'already set'}):`,
     schemas,
+    ...secure,
     '',
     ...(result.redisCluster ? [`redis cluster ${result.redisCluster.nodes.map((node) => node.address).join(', ')}: ${result.redisCluster.health.healthy ? 'healthy' : 'UNHEALTHY'}${result.redisCluster.created ? ' (created now)' : ''}`, ''] : []),
     `${result.changed ? 'stack up' : 'stack up: nothing to change'} in ${seconds(result.elapsedMs)} (stack dir ${result.stackDir})`,
@@ -86,10 +94,11 @@ export function registerStackCommand(program: Command): void {
   stack
     .command('up')
     .description('install what is missing, start what is not running, create topics, register schemas')
+    .option('--secure', 'also Kafka SASL_SSL on :9094, Redis TLS on :6390 and the registry over HTTPS on :8444, with credentials (.stack/secure/)')
     .option('--redis-cluster', 'also a 3-master Redis Cluster on 127.0.0.1:7001-7003 (state.cluster_nodes)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { json?: boolean; redisCluster?: boolean }) => {
-      const result = await stackUp({ progress, redisCluster: options.redisCluster === true });
+    .action(async (options: { json?: boolean; secure?: boolean; redisCluster?: boolean }) => {
+      const result = await (await stackApi()).stackUp({ progress, secure: options.secure === true, redisCluster: options.redisCluster === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatUp(result)}\n`);
     });
 
@@ -99,7 +108,7 @@ export function registerStackCommand(program: Command): void {
     .option('--purge', 'also delete the data (Kafka log, Redis snapshot, registry database)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { purge?: boolean; json?: boolean }) => {
-      const result = await stackDown({ progress, purge: options.purge === true });
+      const result = await (await stackApi()).stackDown({ progress, purge: options.purge === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatDown(result)}\n`);
     });
 
@@ -108,7 +117,7 @@ export function registerStackCommand(program: Command): void {
     .description('each service: address, pid, health, memory (exit 1 unless all are healthy)')
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
-      const result = await stackStatus();
+      const result = await (await stackApi()).stackStatus();
       const cluster = (result.redisCluster ?? []).map((node) => `redis cluster node ${node.address}: pid ${node.pid ?? '-'}, ${node.health.healthy ? 'healthy' : 'UNHEALTHY'} (${node.health.detail})`);
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : [formatStatus(result.services), ...cluster].join('\n')}\n`);
       if (!result.healthy) process.exitCode = 1;

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
-import { buildStatus, type StatusReport } from '../report/status.ts';
-import { ModelReader } from '../runtime/model-reader.ts';
-import { openTopologyState } from '../runtime/state.ts';
-import { resolveTopology } from './topology-option.ts';
+import type { StatusReport } from '../report/status.ts';
 
 const fmt = (value: number | null | undefined, digits = 3): string =>
   value === null || value === undefined ? '-' : Math.abs(value) >= 1e5 ? value.toExponential(2) : value.toFixed(digits);
@@ -63,6 +60,13 @@ export function registerStatusCommand(program: Command): void {
     .action(async (options: { topology?: string; json?: boolean; window: string }) => {
       const windowMs = parseDuration(options.window);
       if (windowMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--window: expected a duration such as 5m, got "${options.window}"`);
+      // Loaded on use: `--help` must not pay for kafkajs, ioredis and the rest (start-up time).
+      const [{ resolveTopology }, { buildStatus }, { ModelReader }, { openTopologyState }] = await Promise.all([
+        import('./topology-option.ts'),
+        import('../report/status.ts'),
+        import('../runtime/model-reader.ts'),
+        import('../runtime/state.ts'),
+      ]);
       const topology = resolveTopology(options.topology);
       const state = openTopologyState(topology, { maxRetriesPerRequest: 2 });
       try {

@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
 import { modelKey } from '../aggregate/index.ts';
 import { buildBaseline } from '../baseline/build.ts';
 import { loadTopology, type Topology } from '../config/topology.ts';
@@ -15,6 +14,7 @@ import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
 import { openTopologyState } from '../runtime/state.ts';
 import { decodeAlertEvent } from '../sinks/alerts.ts';
+import { kafkaClient } from '../sources/kafka/client.ts';
 import { stackUp } from '../stack/index.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
@@ -68,7 +68,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const state = openTopologyState(topology);
   await state.admin.purge();
   // A fresh start: the state is cleared, so the group's old offsets go too (it then starts at the end).
-  const admin = new Kafka({ clientId: 'driftwatch-demo-admin', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING }).admin();
+  const quiet = createLogger('driftwatch-demo', 'silent');
+  const admin = kafkaClient(topology.sources, quiet, 'driftwatch-demo-admin').admin();
   await admin.connect();
   await admin.deleteGroups([topology.sources.group_id]).catch(() => undefined);
   await admin.disconnect();
@@ -95,7 +96,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const metricsUrl = `http://127.0.0.1:${telemetry.port}/metrics`;
 
   // Alert events as any consumer of the topic sees them.
-  const kafka = new Kafka({ clientId: 'driftwatch-demo-view', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient(topology.sources, quiet, 'driftwatch-demo-view');
   const alertConsumer = kafka.consumer({ groupId: `driftwatch-demo-view-${process.pid}-${Date.now()}` });
   const events: AlertEvent[] = [];
   await alertConsumer.connect();
@@ -121,6 +122,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const producing = produceTraffic({
     brokers: topology.sources.brokers,
     registryUrl: topology.sources.registry_url,
+    security: topology.sources,
     topic: topology.sources.predictions.topics?.[0] ?? 'predictions',
     encoding: 'mixed',
     rate: options.rate,

@@ -1,6 +1,7 @@
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { writerSchemaDecoder, type AvroBodyDecoder, type WriterSchemaLookup } from '../decode/decode.ts';
 import { retry } from '../retry.ts';
+import { registryGet, type RegistryConnection } from './registry-client.ts';
 
 /** How long an id the registry does not know stays "unknown" before it is asked again. */
 const UNKNOWN_ID_RECHECK_MS = 60_000;
@@ -16,7 +17,7 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
   private readonly decoders = new Map<number, AvroBodyDecoder>();
   private readonly unknown = new Map<number, { reason: string; until: number }>();
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(private readonly connection: RegistryConnection) {}
 
   get(schemaId: number): AvroBodyDecoder | string | undefined {
     const decoder = this.decoders.get(schemaId);
@@ -33,20 +34,22 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
   }
 
   private async fetchOne(id: number): Promise<void> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl.replace(/\/$/, '')}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) });
-    } catch (error) {
-      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.baseUrl} unreachable: ${errorMessage(error)}`, { retriable: true, cause: error });
-    }
+    const response = await registryGet(this.connection, `/schemas/ids/${id}`);
     if (response.status === 404) {
       this.unknown.set(id, { reason: `schema id ${id} is not known to the registry`, until: Date.now() + UNKNOWN_ID_RECHECK_MS });
       return;
     }
-    if (!response.ok) {
-      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry answered ${response.status} for schema id ${id}`, { retriable: response.status >= 500 });
+    if (response.status < 200 || response.status >= 300) {
+      // 401/403: wrong credentials, not an unknown id; retried like an outage (a rotated secret may come back).
+      const retriable = response.status >= 500 || response.status === 401 || response.status === 403;
+      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.connection.url} answered ${response.status} for schema id ${id}`, { retriable });
     }
-    const body = (await response.json()) as { schema?: string; schemaType?: string };
+    let body: { schema?: string; schemaType?: string };
+    try {
+      body = JSON.parse(response.body) as typeof body;
+    } catch (error) {
+      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.connection.url} answered schema id ${id} with no JSON: ${errorMessage(error)}`, { retriable: true });
+    }
     if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
       this.unknown.set(id, { reason: `schema id ${id} is ${body.schemaType}, not Avro`, until: Number.POSITIVE_INFINITY });
       return;

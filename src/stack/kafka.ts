@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { installMarkerMatches, mavenPackage, pomProperty, recipeHash, requireJava, runLoggedJava, writeInstallMarker } from './install.ts';
 import { spawnDetached } from './process.ts';
+import { isSecureSetUp, SECURE_KAFKA_PORT, secureKafkaProperties } from './secure.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
 
 export const KAFKA_HOST = '127.0.0.1';
@@ -129,6 +130,16 @@ export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS): 
   });
 }
 
+/** Runs one of Kafka's command-line tools (a main class of its libs) to completion, output in the Kafka log. */
+export async function runKafkaTool(ctx: StackContext, mainClass: string, args: readonly string[], what: string): Promise<void> {
+  await runLoggedJava([...javaArgs(ctx, '256m'), mainClass, ...args], { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what });
+}
+
+/** Ports the broker listens on: the controller's, and the SASL_SSL one once the secure stack is set up. */
+export function kafkaPorts(ctx: StackContext): number[] {
+  return [KAFKA_PORT, KAFKA_CONTROLLER_PORT, ...(isSecureSetUp(ctx.paths) ? [SECURE_KAFKA_PORT] : [])];
+}
+
 export const kafkaDriver: ServiceDriver = {
   name: 'kafka',
   address: `${KAFKA_HOST}:${KAFKA_PORT}`,
@@ -161,10 +172,12 @@ export const kafkaDriver: ServiceDriver = {
     const dataDir = ctx.paths.dataDir('kafka');
     mkdirSync(configDir(ctx), { recursive: true });
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(
-      join(configDir(ctx), 'server.properties'),
-      fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir }),
-    );
+    const plain = fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir });
+    // Once `stack up --secure` has made its certificates, the broker keeps its SASL_SSL listener too.
+    const secure = isSecureSetUp(ctx.paths)
+      ? secureKafkaProperties(ctx.paths, { plain: `PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}`, controller: `CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}` })
+      : '';
+    writeFileSync(join(configDir(ctx), 'server.properties'), `${plain}${secure}`);
     writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
     if (existsSync(join(dataDir, 'meta.properties'))) return;
     // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url

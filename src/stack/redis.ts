@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DriftwatchError, errorMessage } from '../errors.ts';
-import { runLogged, spawnDetached, which } from './process.ts';
+import { aptGetInstall } from './install.ts';
+import { spawnDetached, which } from './process.ts';
 import { tcpExchange } from './net.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
 
@@ -46,21 +47,7 @@ export const redisDriver: ServiceDriver = {
   isInstalled: async () => which('redis-server') !== undefined,
 
   async install(ctx) {
-    if (which('apt-get') === undefined) {
-      throw new DriftwatchError('DW_ERR_STACK', 'redis: redis-server is not installed and there is no apt-get to install it; install Redis 6+ and retry');
-    }
-    const asRoot = process.getuid?.() === 0;
-    if (!asRoot && which('sudo') === undefined) {
-      throw new DriftwatchError('DW_ERR_STACK', 'redis: redis-server is not installed; run `sudo apt-get install -y redis-server` and retry');
-    }
-    const [command, prefix] = asRoot ? ['apt-get', []] : ['sudo', ['-n', 'apt-get']];
-    ctx.progress(`redis: installing redis-server with apt-get (log: ${ctx.paths.installLogFile('redis')})`);
-    await runLogged(command, [...prefix, 'install', '-y', '-q', '--no-install-recommends', 'redis-server'], {
-      cwd: ctx.paths.root,
-      logFile: ctx.paths.installLogFile('redis'),
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      what: 'redis: install (apt-get install -y redis-server)',
-    });
+    await aptGetInstall(ctx, 'redis', ['redis-server']);
     if (which('redis-server') === undefined) {
       throw new DriftwatchError('DW_ERR_STACK', `redis: apt-get finished but redis-server is not on PATH; log: ${ctx.paths.installLogFile('redis')}`);
     }
