@@ -59,7 +59,7 @@ describe('the package', () => {
     const listed = (await pack('--dry-run')).files.map((file) => file.path);
     const bad = listed.filter((path) => /^(src|test|bench|deploy|docs|scripts|\.stack|node_modules)\//.test(path) || path.includes('/.stack/'));
     expect(bad).toEqual([]);
-    for (const needed of ['bin/driftwatch.js', 'dist/main.js', 'dist/state/scripts/apply-batch.lua', 'schemas/alert-event.avsc', 'schemas/prediction-log.avsc', 'topologies/default.yaml', 'package.json']) {
+    for (const needed of ['bin/driftwatch.js', 'dist/main.js', 'dist/state/scripts/apply-units.lua', 'dist/state/scripts/claim-joins.lua', 'schemas/alert-event.avsc', 'schemas/prediction-log.avsc', 'topologies/default.yaml', 'package.json']) {
       expect(listed).toContain(needed);
     }
   }, 120_000);
