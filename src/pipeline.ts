@@ -137,7 +137,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   // Redis going away is waited out (commands queue until it is back), with one line per state change.
   let redisDown = false;
   store.redis.on('error', (error: Error) => {
-    if (!redisDown) logger.warn({ err: error.message, url: redactUrl(topology.state.redis_url) }, 'Redis unreachable; state writes wait and retry');
+    if (!redisDown) logger.warn({ code: 'DW_ERR_STATE', err: error.message, url: redactUrl(topology.state.redis_url) }, 'Redis unreachable; state writes wait and retry');
     redisDown = true;
   });
   store.redis.on('ready', () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { examples } from './options.ts';
 import {
   stackDown,
   stackStatus,
@@ -79,12 +80,27 @@ function formatDown(result: StackDownResult): string {
 export function registerStackCommand(program: Command): void {
   const stack = program
     .command('stack')
-    .description('local Kafka (KRaft), Redis and schema registry on 127.0.0.1, installed on first use under .stack/');
+    .description('local Kafka (KRaft), Redis and schema registry on 127.0.0.1, installed on first use under .stack/')
+    .addHelpText(
+      'after',
+      examples(
+        ['driftwatch stack up', 'install what is missing (Kafka and the registry from Maven Central, Redis with apt-get), start, create topics, register schemas'],
+        ['driftwatch stack status', 'each service: address, pid, health, memory'],
+        ['driftwatch stack down --purge', 'stop what stack up started and delete its data'],
+      ) + '\nThe stack lives in .stack/ (or $DRIFTWATCH_STACK_DIR); a service already answering on its port is used as it is.\n',
+    );
 
   stack
     .command('up')
     .description('install what is missing, start what is not running, create topics, register schemas')
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        ['driftwatch stack up', 'the first time: a few minutes (Maven Central downloads); then seconds'],
+        ['DRIFTWATCH_STACK_DIR=/var/tmp/dw driftwatch stack up', 'installs, data and logs somewhere else than .stack/'],
+      ),
+    )
     .action(async (options: { json?: boolean }) => {
       const result = await stackUp({ progress });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatUp(result)}\n`);
@@ -95,6 +111,7 @@ export function registerStackCommand(program: Command): void {
     .description('stop the services stack up started; installs and data stay')
     .option('--purge', 'also delete the data (Kafka log, Redis snapshot, registry database)')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples(['driftwatch stack down', 'stop Kafka, Redis and the registry; the next stack up starts them in seconds'], ['driftwatch stack down --purge', 'and forget every topic, key and schema']))
     .action(async (options: { purge?: boolean; json?: boolean }) => {
       const result = await stackDown({ progress, purge: options.purge === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatDown(result)}\n`);
@@ -104,6 +121,7 @@ export function registerStackCommand(program: Command): void {
     .command('status')
     .description('each service: address, pid, health, memory (exit 1 unless all are healthy)')
     .option('--json', 'print the status as JSON')
+    .addHelpText('after', examples(['driftwatch stack status', 'a table; exit 1 unless every service is healthy'], ['driftwatch stack status --json | jq .healthy', 'for scripts']))
     .action(async (options: { json?: boolean }) => {
       const result = await stackStatus();
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatStatus(result.services)}\n`);

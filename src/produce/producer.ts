@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
 import type { PredictionEvent } from '../events.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import { encodeAvro, encodeJson, predictionType } from './encode.ts';
 import { encodeLabelAvro, encodeLabelJson, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
 import { TrafficGenerator, type TrafficSpec } from './traffic.ts';
@@ -27,6 +28,19 @@ export interface ProduceOptions {
   backdateMs?: number;
   /** Also send each prediction's label to this topic once its delay has passed. */
   labels?: { topic: string; spec: LabelSpec };
+  /** Where the Kafka client's warnings and errors go; without one they are not printed (a failure still throws). */
+  logger?: Logger;
+}
+
+/** kafkajs's log lines (warn and above) as structured lines of our logger, without their stacks. */
+function kafkaLogs(logger: Logger | undefined) {
+  const kafkaLogger = logger?.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, stack: _stack, ...fields } = log as LogEntry['log'] & { stack?: unknown };
+      if (level <= logLevel.ERROR) kafkaLogger?.error(fields, message);
+      else kafkaLogger?.warn(fields, message);
+    };
 }
 
 /** Sends in slices of 100 ms so that a rate holds smoothly and drift steps start on time. */
@@ -34,7 +48,12 @@ const SLICE_MS = 100;
 const SEND_CHUNK = 1000;
 
 export async function produceTraffic(options: ProduceOptions): Promise<{ sent: number; elapsedMs: number }> {
-  const kafka = new Kafka({ clientId: 'driftwatch-produce', brokers: options.brokers, logLevel: logLevel.ERROR });
+  const kafka = new Kafka({
+    clientId: 'driftwatch-produce',
+    brokers: options.brokers,
+    logLevel: options.logger ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: kafkaLogs(options.logger),
+  });
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   try {

@@ -1,6 +1,7 @@
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { writerSchemaDecoder, type AvroBodyDecoder, type WriterSchemaLookup } from '../decode/decode.ts';
 import { retry } from '../retry.ts';
+import { redactUrl } from '../telemetry/redact.ts';
 
 /** How long an id the registry does not know stays "unknown" before it is asked again. */
 const UNKNOWN_ID_RECHECK_MS = 60_000;
@@ -37,7 +38,7 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
     try {
       response = await fetch(`${this.baseUrl.replace(/\/$/, '')}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) });
     } catch (error) {
-      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.baseUrl} unreachable: ${errorMessage(error)}`, { retriable: true, cause: error });
+      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${redactUrl(this.baseUrl)} unreachable: ${errorMessage(error)}`, { retriable: true, cause: error });
     }
     if (response.status === 404) {
       this.unknown.set(id, { reason: `schema id ${id} is not known to the registry`, until: Date.now() + UNKNOWN_ID_RECHECK_MS });
