@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     // Plain Node scripts (the CLI entry, the bootstrap that runs before node_modules exists).
     files: ['bin/**/*.js', 'scripts/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', performance: 'readonly' } },
   },
   {
     files: PURE,
