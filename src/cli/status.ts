@@ -21,12 +21,12 @@ export function renderStatus(report: StatusReport): string {
   lines.push(`driftwatch status at ${new Date(report.generated_at).toISOString()} (window ${formatDuration(report.window_ms)})`);
   const source = report.source;
   if (source) lines.push(`source: ${source.redis}  key prefix "${source.key_prefix}"  topology ${source.topology}`);
-  const filter = report.filter;
-  const globs = filter ? [filter.predictor === undefined ? '' : `--predictor ${filter.predictor}`, filter.model === undefined ? '' : `--model ${filter.model}`].filter((g) => g !== '').join(' ') : '';
   if (report.models_total === 0) {
     lines.push('no models seen yet under this key prefix: no worker has written here, or state.redis_url / state.key_prefix point elsewhere');
-  } else if (filter) {
-    lines.push(`${report.models.length} of ${report.models_total} models match ${globs}`);
+  } else if (report.filter) {
+    const { predictor, model } = report.filter;
+    const globs = [predictor === undefined ? '' : `--predictor ${predictor}`, model === undefined ? '' : `--model ${model}`].filter((glob) => glob !== '');
+    lines.push(`${report.models.length} of ${report.models_total} models match ${globs.join(' ')}`);
   }
   for (const model of report.models) {
     const lat = model.latency_ms;
