@@ -3,7 +3,7 @@
 //
 //   node scripts/bootstrap.mjs demo [demo options]   system packages, npm ci, then `driftwatch demo` (which brings the stack up)
 //   node scripts/bootstrap.mjs test                  system packages, npm ci, stack up, then `npm run test:only`
-//   node scripts/bootstrap.mjs setup                 everything the tests need, and nothing else
+//   node scripts/bootstrap.mjs setup                 what the tests need (system packages, npm ci, stack up), then stops
 //
 // It runs before node_modules exists, so it uses Node's standard library only. Each step says what it
 // does on stderr ("[setup] …"); apt-get and npm ci write to .stack/logs/setup.log, whose tail is printed
@@ -35,7 +35,7 @@ const COMMANDS = {
   // The demo brings the stack up itself, with its own progress lines.
   demo: { system: ['redis', 'java', 'maven'], stackUp: false, run: (args) => run(process.execPath, [...cliEntry(), 'demo', ...args]) },
   // Integration tests need the stack; the deploy test Prometheus, the rule tests promtool, the example test Python.
-  test: { system: Object.keys(SYSTEM), stackUp: true, run: (args) => run(npm(), ['run', 'test:only', ...(args.length > 0 ? ['--', ...args] : [])]) },
+  test: { system: Object.keys(SYSTEM), stackUp: true, run: (args) => run('npm', ['run', 'test:only', ...(args.length > 0 ? ['--', ...args] : [])]) },
   setup: { system: Object.keys(SYSTEM), stackUp: true, run: async () => 0 },
 };
 
@@ -61,10 +61,6 @@ function onPath(command) {
     }
   }
   return false;
-}
-
-function npm() {
-  return process.platform === 'win32' ? 'npm.cmd' : 'npm';
 }
 
 /** The CLI through tsx's loader: works whether bin/driftwatch.js runs the sources or a build. */
@@ -126,7 +122,7 @@ function installNpmDependencies() {
   if (current === lockHash) return;
   const began = performance.now();
   say(`installing npm dependencies (npm ci: ${existsSync(join(ROOT, 'node_modules')) ? 'package-lock.json changed' : 'no node_modules yet'}; log: ${LOG})…`);
-  if (!logged(npm(), ['ci', '--no-audit', '--no-fund'], 'npm ci')) throw new SetupError(`npm ci failed (log: ${LOG})\n${logTail()}`);
+  if (!logged('npm', ['ci', '--no-audit', '--no-fund'], 'npm ci')) throw new SetupError(`npm ci failed (log: ${LOG})\n${logTail()}`);
   mkdirSync(dirname(STAMP), { recursive: true });
   writeFileSync(STAMP, `${lockHash}\n`);
   say(`npm dependencies installed in ${seconds(began)}`);

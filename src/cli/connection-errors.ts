@@ -9,7 +9,7 @@ import { redactUrl } from '../telemetry/redact.ts';
  * the client libraries' own shapes ("[ioredis] Unhandled error event" stacks, "Reached the max retries
  * per request limit", "Confluent_Schema_Registry - Error, status 400").
  */
-export type Service = 'redis' | 'kafka' | 'registry';
+type Service = 'redis' | 'kafka' | 'registry';
 
 const SERVICES: Record<Service, { name: string; code: ErrorCode; key: string }> = {
   redis: { name: 'Redis', code: 'DW_ERR_STATE', key: 'state.redis_url' },
@@ -68,7 +68,6 @@ export function classify(error: unknown, lastRedisError?: Error): Failure | unde
   if (name === 'ReplyError' && /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(error.message)) {
     return { service: 'redis', reason: error.message, unreachable: false };
   }
-  if (error.message === 'Connection is closed.' && lastRedisError) return { service: 'redis', reason: errorMessage(lastRedisError), unreachable: true };
   if (name.startsWith('KafkaJS')) return { service: 'kafka', reason: rootMessage(error), unreachable: isUnreachable(error) };
   if (name === 'ResponseError' && error.message.startsWith('Confluent_Schema_Registry')) {
     const reason = error.message.replace(/^Confluent_Schema_Registry - (Error, )?/, '');
