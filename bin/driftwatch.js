@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The compiled CLI (dist/, `npm run build`) is what the package and the image run: no compiler at run time.
-// In a source checkout dist/ is used only while no file under src/ is newer than the build; otherwise the
-// TypeScript sources run through tsx (a dev dependency), so an edit is never shadowed by a stale build.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// `driftwatch --version` answers from package.json alone: no TypeScript loader, no Kafka or Redis client.
+// Otherwise the compiled CLI (dist/, `npm run build`) is what the package and the image run: no compiler
+// at run time. In a source checkout dist/ is used only while no file under src/ is newer than the build;
+// otherwise the TypeScript sources run through tsx (a dev dependency), so an edit is never shadowed by a
+// stale build.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import process from 'node:process';
 import { URL } from 'node:url';
 
@@ -20,26 +22,29 @@ function newestChange(dir) {
   return newest;
 }
 
-const buildUsable = existsSync(built) && existsSync(stamp);
-const buildCurrent = buildUsable && (!existsSync(sources) || newestChange(sources) <= statSync(stamp).mtimeMs);
-
-if (buildCurrent) {
-  await import(built.href);
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).version}\n`);
 } else {
-  let register;
-  try {
-    ({ register } = await import('tsx/esm/api'));
-  } catch {
-    register = undefined;
-  }
-  if (register !== undefined) {
-    register();
-    await import(new URL('src/main.ts', root).href);
-  } else if (buildUsable) {
-    process.stderr.write('driftwatch: src/ is newer than dist/ and tsx is not installed: running the older build (npm run build updates it)\n');
+  const buildUsable = existsSync(built) && existsSync(stamp);
+  const buildCurrent = buildUsable && (!existsSync(sources) || newestChange(sources) <= statSync(stamp).mtimeMs);
+  if (buildCurrent) {
     await import(built.href);
   } else {
-    process.stderr.write('driftwatch: no build in dist/ and no tsx to run the sources: run `npm run build` (or `npm install` for tsx)\n');
-    process.exitCode = 1;
+    let register;
+    try {
+      ({ register } = await import('tsx/esm/api'));
+    } catch {
+      register = undefined;
+    }
+    if (register !== undefined) {
+      register();
+      await import(new URL('src/main.ts', root).href);
+    } else if (buildUsable) {
+      process.stderr.write('driftwatch: src/ is newer than dist/ and tsx is not installed: running the older build (npm run build updates it)\n');
+      await import(built.href);
+    } else {
+      process.stderr.write('driftwatch: no build in dist/ and no tsx to run the sources: run `npm run build` (or `npm install` for tsx)\n');
+      process.exitCode = 1;
+    }
   }
 }

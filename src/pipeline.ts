@@ -178,7 +178,7 @@ export async function runWorker(parts: WorkerParts): Promise<Worker> {
   // Redis going away is waited out (commands queue until it is back), with one line per state change.
   state.health.onChange((up, error) => {
     if (up) logger.info({ redis: state.health.address }, 'Redis is back');
-    else logger.warn({ err: error?.message, redis: state.health.address }, 'Redis unreachable; state writes wait and retry');
+    else logger.warn({ code: 'DW_ERR_STATE', err: error?.message, redis: state.health.address }, 'Redis unreachable; state writes wait and retry');
   });
   const patiently = <T>(what: string, operation: () => Promise<T>) =>
     retry(operation, {

@@ -19,6 +19,7 @@ import { stackUp } from '../stack/index.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.ts';
+import { demoLog } from './log.ts';
 import { renderFrame } from './view.ts';
 
 export interface DemoOptions {
@@ -84,7 +85,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`loaded a baseline for ${spec.predictor}/${model} from ${rows.toLocaleString('en-US')} training rows (${trainingFile})`);
   }
 
-  const logger = createLogger('driftwatch-demo', tty ? 'error' : 'warn');
+  // Every log line goes to the file; the live view shows only what needs the user (see ./log.ts).
+  const warnings: string[] = [];
+  const log = demoLog(join(dataDir, 'demo.log'), (line) => {
+    if (!tty) process.stderr.write(`${line}\n`);
+    else if (warnings.push(line) > 5) warnings.shift();
+  });
+  say(`logs: ${log.file}`);
+  const logger = log.logger;
   const registry = createRegistry();
   const worker = await startWorker({ topology, logger, registry, workerId: 'demo' });
   let telemetry: TelemetryServer;
@@ -128,6 +136,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     rate: options.rate,
     spec: { ...spec, drift: driftSteps },
     signal: controller.signal,
+    logger,
     onProgress: (progress) => {
       sent = progress.sent;
     },
@@ -147,7 +156,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     } catch {
       status = undefined;
     }
-    const frame = { elapsedMs: now - started, sent, eventsPerSecond: sent / Math.max(1, (now - started) / 1000), schedule, status, events, metricsUrl, alertsTopic: topology.sinks.alerts_topic };
+    const frame = {
+      elapsedMs: now - started,
+      sent,
+      eventsPerSecond: sent / Math.max(1, (now - started) / 1000),
+      schedule,
+      status,
+      events,
+      metricsUrl,
+      alertsTopic: topology.sinks.alerts_topic,
+      warnings,
+      logFile: log.file,
+    };
     if (tty) options.out.write(`\x1b[2J\x1b[H${renderFrame(frame)}\n`);
     else if (now - lastLine >= 10_000) {
       lastLine = now;
@@ -176,9 +196,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await worker.stop();
   await telemetry.close();
   await state.close();
+  log.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  say('demo stopped. The stack keeps running: `npx driftwatch stack down` stops it; `npx driftwatch status` shows the state.');
+  say(`demo stopped (full log: ${log.file}).`);
+  say(`The stack keeps running: \`npx driftwatch stack down\` stops it; \`npx driftwatch status --topology ${options.topologyFile}\` shows the state.`);
   if (exitCode !== 0) throw new DriftwatchError('DW_ERR_INTERNAL', 'the demo did not see every alert fire and resolve in time');
   return exitCode;
 }

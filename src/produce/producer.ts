@@ -4,7 +4,7 @@ import type { Topology } from '../config/topology.ts';
 import type { PredictionEvent } from '../events.ts';
 import { kafkaClient } from '../sources/kafka/client.ts';
 import { registryClient, registryConnection } from '../sources/registry-client.ts';
-import { createLogger } from '../telemetry/logger.ts';
+import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { encodeAvro, encodeJson, predictionType } from './encode.ts';
 import { encodeLabelAvro, encodeLabelJson, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
 import { TrafficGenerator, type TrafficSpec } from './traffic.ts';
@@ -32,6 +32,8 @@ export interface ProduceOptions {
   backdateMs?: number;
   /** Also send each prediction's label to this topic once its delay has passed. */
   labels?: { topic: string; spec: LabelSpec };
+  /** Where the Kafka client's warnings and errors go; without one they are not printed (a failure still throws). */
+  logger?: Logger;
 }
 
 /** Sends in slices of 100 ms so that a rate holds smoothly and drift steps start on time. */
@@ -40,9 +42,10 @@ const SEND_CHUNK = 1000;
 
 export async function produceTraffic(options: ProduceOptions): Promise<{ sent: number; elapsedMs: number }> {
   const { security } = options;
+  // Without a logger of the caller's, kafkajs prints nothing; failures still throw.
   const kafka = kafkaClient(
     { brokers: options.brokers, ...(security?.tls === undefined ? {} : { tls: security.tls }), ...(security?.sasl === undefined ? {} : { sasl: security.sasl }) },
-    createLogger('driftwatch-produce', 'error'),
+    options.logger ?? createLogger('driftwatch-produce', 'silent'),
     'driftwatch-produce',
   );
   const registry = registryClient(registryConnection({ registry_url: options.registryUrl, registry: security?.registry ?? {} }));
