@@ -11,7 +11,7 @@ import { redactUrl } from '../telemetry/redact.ts';
 type Service = 'redis' | 'kafka' | 'registry';
 
 const SERVICES: Record<Service, { name: string; code: ErrorCode; key: string }> = {
-  redis: { name: 'Redis', code: 'DW_ERR_STATE', key: 'state.redis_url or state.cluster_nodes' },
+  redis: { name: 'Redis', code: 'DW_ERR_STATE', key: 'state.redis_url' },
   kafka: { name: 'Kafka', code: 'DW_ERR_KAFKA', key: 'sources.brokers' },
   registry: { name: 'the schema registry', code: 'DW_ERR_REGISTRY', key: 'sources.registry_url' },
 };
@@ -19,13 +19,16 @@ const SERVICES: Record<Service, { name: string; code: ErrorCode; key: string }> 
 /** Where each service is, as the topology says. */
 export interface Endpoints {
   redis?: string;
+  /** The topology key that sets the Redis address, when not state.redis_url (a cluster's nodes). */
+  redisKey?: string;
   kafka?: readonly string[];
   registry?: string;
 }
 
 export function endpointsOf(topology: Topology): Endpoints {
-  const redis = topology.state.cluster_nodes ? `cluster ${topology.state.cluster_nodes.join(',')}` : topology.state.redis_url;
-  return { redis, kafka: topology.sources.brokers, registry: topology.sources.registry_url };
+  const { cluster_nodes: nodes } = topology.state;
+  const redis = nodes ? { redis: `cluster ${nodes.join(',')}`, redisKey: 'state.cluster_nodes' } : { redis: topology.state.redis_url };
+  return { ...redis, kafka: topology.sources.brokers, registry: topology.sources.registry_url };
 }
 
 /** Socket errors that mean "nobody answers there", as opposed to an answer we did not like. */
@@ -93,7 +96,8 @@ export function describeConnectionError(error: unknown, endpoints: Endpoints = {
   const service = SERVICES[failure.service];
   const where = address(failure.service, endpoints);
   const what = `${service.name}${where === undefined ? '' : ` at ${where}`}`;
-  const setBy = where === undefined ? '' : ` (${service.key} in the topology)`;
+  const key = failure.service === 'redis' ? (endpoints.redisKey ?? service.key) : service.key;
+  const setBy = where === undefined ? '' : ` (${key} in the topology)`;
   const message = failure.unreachable ? `${what} is unreachable: ${failure.reason}${setBy}` : `${what} refused the request: ${failure.reason}${setBy}`;
   return new DriftwatchError(service.code, message, { cause: error, retriable: failure.unreachable });
 }

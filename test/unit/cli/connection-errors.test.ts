@@ -16,12 +16,12 @@ describe('connection errors', () => {
     expect(error).toBeInstanceOf(DriftwatchError);
     expect(error).toMatchObject({
       code: 'DW_ERR_STATE',
-      message: 'Redis at redis://app:***@redis.internal:6380/0 is unreachable: connect ECONNREFUSED 10.0.0.5:6380 (state.redis_url or state.cluster_nodes in the topology)',
+      message: 'Redis at redis://app:***@redis.internal:6380/0 is unreachable: connect ECONNREFUSED 10.0.0.5:6380 (state.redis_url in the topology)',
     });
     expect(String((error as Error).message)).not.toContain('s3cret');
     expect(describeConnectionError(new ReplyError('WRONGPASS invalid username-password pair or user is disabled.'), endpoints)).toMatchObject({
       code: 'DW_ERR_STATE',
-      message: 'Redis at redis://app:***@redis.internal:6380/0 refused the request: WRONGPASS invalid username-password pair or user is disabled. (state.redis_url or state.cluster_nodes in the topology)',
+      message: 'Redis at redis://app:***@redis.internal:6380/0 refused the request: WRONGPASS invalid username-password pair or user is disabled. (state.redis_url in the topology)',
     });
   });
 
