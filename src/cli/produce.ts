@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
+import { parseDeployment } from '../produce/deployment-spec.ts';
 import { parseDriftStep } from '../produce/drift-spec.ts';
 import { produceTraffic, type Encoding } from '../produce/producer.ts';
 import { DEFAULT_TRAFFIC } from '../produce/traffic.ts';
@@ -23,8 +24,8 @@ export function registerProduceCommand(program: Command): void {
     .description('send synthetic prediction logs to Kafka (deterministic with --seed), with a drift schedule')
     .option('--topology <file>', 'topology file for brokers, registry and topic (default: topologies/default.yaml)')
     .option('--topic <name>', 'topic to send to (default: the first prediction topic of the topology)')
-    .option('--rate <n>', 'events per second (0 = as fast as possible)', integer('--rate'), 100)
-    .option('--count <n>', 'stop after this many events', integer('--count'))
+    .option('--rate <n>', 'requests per second: one event each, plus one per shadow (0 = as fast as possible)', integer('--rate'), 100)
+    .option('--count <n>', 'stop after this many requests', integer('--count'))
     .option('--duration <d>', 'stop after this long, e.g. 5m')
     .option('--models <n>', 'models of the predictor', integer('--models'), 1)
     .option('--predictor <name>', 'predictor name', 'eta')
@@ -41,6 +42,8 @@ export function registerProduceCommand(program: Command): void {
     .option('--label-accuracy <p>', 'classification: share of labels equal to the prediction', fraction('--label-accuracy'), 0.9)
     .option('--label-noise <sd>', 'regression: label = prediction + N(0, sd²)', '0.1')
     .option('--label-delay <range>', 'label delay, e.g. 2s or 1s-5s', '1s-5s')
+    .option('--canary <spec...>', 'a canary taking a share of requests, e.g. eta-v2:accuracy=0.75,latency=x2,share=0.1,errors=0.02')
+    .option('--shadow <spec...>', 'a shadow answering every request too (same request_id), e.g. eta-v3:disagreement=0.3,noise=0.05,latency=x1.5')
     .action(async (options) => {
       const encoding = options.encoding as Encoding;
       if (!['avro', 'json', 'mixed'].includes(encoding)) throw new DriftwatchError('DW_ERR_USAGE', `--encoding: expected avro, json or mixed, got "${encoding}"`);
@@ -83,6 +86,10 @@ export function registerProduceCommand(program: Command): void {
           latencyMedianMs: options.latency as number,
           drift: ((options.drift as string[] | undefined) ?? []).map(parseDriftStep),
           ...(classes ? { classes } : {}),
+          deployments: [
+            ...((options.canary as string[] | undefined) ?? []).map((text) => parseDeployment('canary', text)),
+            ...((options.shadow as string[] | undefined) ?? []).map((text) => parseDeployment('shadow', text)),
+          ],
         },
         ...(options.labels && labelsTopic
           ? {
