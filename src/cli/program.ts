@@ -7,6 +7,7 @@ import { registerProduceCommand } from './produce.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStackCommand } from './stack.ts';
 import { registerStatusCommand } from './status.ts';
+import { registerVerdictsCommand } from './verdicts.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftwatch')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.configureOutput({ writeErr: () => undefined });
   registerRunCommand(program);
   registerStatusCommand(program);
+  registerVerdictsCommand(program);
   registerProduceCommand(program);
   registerBaselineCommand(program);
   registerDemoCommand(program);

@@ -3,6 +3,7 @@ import type { AlertEvent } from '../evaluate/alert-event.ts';
 import { evaluateModel, labelablePredictions, performanceStatistics, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
 import type { ModelReader } from '../runtime/model-reader.ts';
 import type { SummaryState } from '../runtime/state.ts';
+import { comparisonStatuses, type ComparisonStatus } from './comparisons.ts';
 
 /** The `status --json` contract (BRIEF): fields may be added, never renamed. */
 export interface StatusReport {
@@ -14,6 +15,8 @@ export interface StatusReport {
   overflow: Record<string, number>;
   /** Labels by outcome since monitoring began, and how many wait for their prediction now. */
   labels?: { outcomes: Record<string, number>; pending: number };
+  /** Shadow and canary models against their baselines: the running state of each comparison, or its verdict. */
+  comparisons?: ComparisonStatus[];
 }
 
 export interface ModelStatus {
@@ -178,7 +181,7 @@ export type AlertStatus = Pick<AlertEvent, 'id' | 'rule' | 'severity' | 'predict
 
 /** Reads every model's state from Redis, evaluates it as a worker would (without writing) and reports. */
 export async function buildStatus(
-  state: Pick<SummaryState, 'windows' | 'joins'>,
+  state: Pick<SummaryState, 'windows' | 'joins' | 'comparisons'>,
   reader: ModelReader,
   now: number,
   window: { name: string; duration: number },
@@ -187,7 +190,11 @@ export async function buildStatus(
   const models: ModelStatus[] = [];
   const alerts: AlertStatus[] = [];
   let refusedFeatures = 0;
-  for (const entry of await state.windows.models()) {
+  const registered = await state.windows.models();
+  // Each model's role now (its latest event's): a canary promoted to primary shows as a primary.
+  const roles = await state.windows.roles(registered.map((model) => model.key));
+  const entries = registered.map((model) => ({ ...model, role: roles.get(model.key) ?? model.role }));
+  for (const entry of entries) {
     const input = await reader.input(entry, now, [window]);
     const totals = await state.windows.totals(entry.key);
     refusedFeatures += totals.refusedFeatures;
@@ -233,5 +240,6 @@ export async function buildStatus(
     dead_letters: counters.dlq,
     overflow: counters.overflow,
     labels: { outcomes: counters.labels, pending: await state.joins.pendingCount(await state.windows.partitions()) },
+    comparisons: await comparisonStatuses(state, entries),
   };
 }
