@@ -371,7 +371,8 @@ function ruleReason(who: string, input: ComparisonInput, rule: RuleReading, read
 }
 
 function promoteReason(who: string, input: ComparisonInput, result: ComparisonResult, elapsed: number, alpha: number): string {
-  const duration = formatDuration(Math.max(1000, Math.round(elapsed / 60_000) * 60_000 || Math.round(elapsed / 1000) * 1000));
+  // Seconds under ten minutes, whole minutes above: "51s", "31m".
+  const duration = formatDuration(elapsed < 600_000 ? Math.max(1000, Math.round(elapsed / 1000) * 1000) : Math.round(elapsed / 60_000) * 60_000);
   if (!result.metric) return `${who} held every guard-rail against ${input.baseline.model} for ${duration} (no labelled metric to compare).`;
   return `${who}: ${metricSentence(input, result)} is not worse than the ${marginText(result, input)} with ${confidence(alpha)} confidence, after ${duration} and ${result.metric.samples.candidate.toLocaleString('en-US')} labelled predictions; every guard-rail holds.`;
 }

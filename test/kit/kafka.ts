@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
+import type { VerdictEvent } from '../../src/evaluate/verdict-event.ts';
 import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
+import { decodeVerdictEvent } from '../../src/sinks/verdicts.ts';
 import { ENDPOINTS, uniqueName } from './endpoints.ts';
 
 export function testKafka(clientId = uniqueName('test')): Kafka {
@@ -32,6 +34,20 @@ export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ even
   await consumer.run({
     eachMessage: async ({ message }) => {
       if (message.value) events.push(decodeAlertEvent(message.value));
+    },
+  });
+  return { events, stop: () => consumer.disconnect() };
+}
+
+/** Collects every verdict event on a topic, from its beginning, with its key, until stopped. */
+export async function collectVerdicts(kafka: Kafka, topic: string): Promise<{ events: (VerdictEvent & { key: string })[]; stop: () => Promise<void> }> {
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('verdicts-reader') });
+  const events: (VerdictEvent & { key: string })[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.value) events.push({ ...decodeVerdictEvent(message.value), key: message.key?.toString() ?? '' });
     },
   });
   return { events, stop: () => consumer.disconnect() };
