@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import type { LabelEvent, PredictionEvent } from '../events.ts';
+import { registerSchema } from '../sinks/register-schema.ts';
 import { encodeAvro, encodeJson, PREDICTION_SCHEMA_FILE, predictionType } from './encode.ts';
 import { encodeLabelAvro, encodeLabelJson, LABEL_SCHEMA_FILE, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
 import { TrafficGenerator, type TrafficSpec } from './traffic.ts';
@@ -42,8 +42,7 @@ const SEND_CHUNK = 1000;
  */
 async function schemaIdOf(registryUrl: string, subject: string, file: URL): Promise<number> {
   try {
-    const { id } = await new SchemaRegistry({ host: registryUrl }).register({ type: SchemaType.AVRO, schema: readFileSync(file, 'utf8') }, { subject });
-    return id;
+    return await registerSchema(registryUrl, subject, readFileSync(file, 'utf8'));
   } catch (error) {
     throw new DriftwatchError('DW_ERR_REGISTRY', `registering ${file.pathname.split('/').pop()} as ${subject}: ${errorMessage(error)}`, { cause: error });
   }

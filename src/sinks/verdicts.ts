@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import type { Producer } from 'kafkajs';
 import { confluentHeader } from '../decode/index.ts';
 import { verdictKey, type VerdictEvent } from '../evaluate/verdict-event.ts';
+import { registerSchema } from './register-schema.ts';
 
 const SCHEMA_TEXT = readFileSync(new URL('../../schemas/verdict-event.avsc', import.meta.url), 'utf8');
 const type = avro.Type.forSchema(JSON.parse(SCHEMA_TEXT) as avro.Schema);
@@ -24,8 +24,7 @@ export class VerdictSink {
   private async id(): Promise<number> {
     if (this.schemaId === undefined) {
       // Registering an identical schema returns its existing id: safe from every worker.
-      const { id } = await new SchemaRegistry({ host: this.registryUrl }).register({ type: SchemaType.AVRO, schema: SCHEMA_TEXT }, { subject: `${this.topic}-value` });
-      this.schemaId = id;
+      this.schemaId = await registerSchema(this.registryUrl, `${this.topic}-value`, SCHEMA_TEXT);
     }
     return this.schemaId;
   }

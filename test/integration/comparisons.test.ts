@@ -14,7 +14,7 @@ import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { openTopologyState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
-import { collectVerdicts, createTestTopics, createTopics, ENDPOINTS, STATE_MODES, testKafka, testNames, testTopology, testTopologyDocument, waitFor, type StateMode } from '../kit/index.ts';
+import { collectVerdicts, createTestTopics, ENDPOINTS, STATE_MODES, testKafka, testNames, testTopology, testTopologyDocument, waitFor, type StateMode } from '../kit/index.ts';
 
 const kafka = testKafka();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -160,5 +160,111 @@ describe.each(STATE_MODES)('comparisons (%s Redis): canaries against their prima
   }, 240_000);
 });
 
-// Referenced by later tests in this file.
-void createTopics;
+/** Exact pair statistics of what was produced: per shadow model, its answers beside its primary's on the same requests. */
+function exactPairs(events: readonly PredictionEvent[]) {
+  const primaries = new Map<string, PredictionEvent>();
+  for (const event of events) if (event.role === 'primary' && event.request_id) primaries.set(event.request_id, event);
+  const byShadow = new Map<string, { x: (number | string)[]; y: (number | string)[] }>();
+  for (const event of events) {
+    if (event.role !== 'shadow' || !event.request_id || event.prediction === null) continue;
+    const primary = primaries.get(event.request_id);
+    if (!primary || primary.prediction === null) continue;
+    let pairs = byShadow.get(event.model_id);
+    if (!pairs) byShadow.set(event.model_id, (pairs = { x: [], y: [] }));
+    pairs.x.push(event.prediction);
+    pairs.y.push(primary.prediction);
+  }
+  return byShadow;
+}
+
+function spearman(x: readonly number[], y: readonly number[]): number {
+  const ranks = (values: readonly number[]) => {
+    const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+    const out = new Array<number>(values.length);
+    for (let s = 0; s < order.length; ) {
+      let e = s;
+      while (e + 1 < order.length && order[e + 1]![0] === order[s]![0]) e++;
+      for (let k = s; k <= e; k++) out[order[k]![1]] = (s + e) / 2 + 1;
+      s = e + 1;
+    }
+    return out;
+  };
+  const [rx, ry] = [ranks(x), ranks(y)];
+  const m = (x.length + 1) / 2;
+  let [sxy, sxx, syy] = [0, 0, 0];
+  for (let i = 0; i < x.length; i++) {
+    sxy += (rx[i]! - m) * (ry[i]! - m);
+    sxx += (rx[i]! - m) ** 2;
+    syy += (ry[i]! - m) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+describe.each(STATE_MODES)('comparisons (%s Redis): shadows paired with their primary by request_id', (mode) => {
+  it('agreement, mean absolute difference and rank correlation within ±0.01 of the exact values; the shadow disagreeing 30 % of the time is rolled back by a rule on agreement', async () => {
+    const world = await setup(mode, 'shadows', {
+      evaluation: { tick: '2s', lease: '10s' },
+      labels: { enabled: false },
+      comparisons: { min_duration: '10m', rules: [{ name: 'shadow-agreement', statistic: 'agreement', below: 0.9, match: { role: 'shadow' } }] },
+    });
+    await startInProcessWorker(world.topology, `w-${world.names.suffix}`);
+    const started = Date.now();
+    const produced: PredictionEvent[] = [];
+    const traffic = (predictor: string, seed: number, shadows: DeploymentSpec[], classes?: string[]): TrafficSpec => ({
+      ...DEFAULT_TRAFFIC,
+      seed,
+      predictor,
+      numericFeatures: 2,
+      categoricalFeatures: 1,
+      ...(classes ? { classes } : {}),
+      deployments: shadows,
+    });
+    const run = (spec: TrafficSpec) =>
+      produceTraffic({ brokers: ENDPOINTS.brokers, registryUrl: ENDPOINTS.registryUrl, topic: world.names.topics.predictions, encoding: 'mixed', rate: 50, durationMs: 50_000, spec, onEvent: (event) => void produced.push(event) });
+    await Promise.all([
+      run(traffic('clf', 51, [{ model: 'clf-s1', role: 'shadow', disagreement: 0.02 }, { model: 'clf-s2', role: 'shadow', disagreement: 0.3 }], CLASSES)),
+      run(traffic('reg', 52, [{ model: 'reg-s1', role: 'shadow', noise: 0.05 }])),
+    ]);
+    const verdict = await waitFor('the agreement rollback', async () => world.verdicts[0], 30_000, 250);
+
+    // Once everything produced is in, the pairs in Redis are every pair produced.
+    const exact = exactPairs(produced);
+    const pairsOf = async (model: string, baseline: string) => (await world.state.windows.pairs(modelKey(model.split('-')[0]!, model), 'fine', started - 120_000, Date.now() + 60_000)).byBaseline.get(modelKey(baseline.split('-')[0]!, baseline));
+    const all = await waitFor(
+      'every pair to be joined',
+      async () => {
+        const found = await Promise.all([pairsOf('clf-s1', 'clf-v1'), pairsOf('clf-s2', 'clf-v1'), pairsOf('reg-s1', 'reg-v1')]);
+        return found.every((stats, i) => stats && stats.pairs === exact.get(['clf-s1', 'clf-s2', 'reg-s1'][i]!)!.x.length) ? found : undefined;
+      },
+      60_000,
+      500,
+    );
+    const agreement = (x: readonly (number | string)[], y: readonly (number | string)[]) => x.filter((value, i) => value === y[i]).length / x.length;
+    const report: Record<string, [number, number]> = {};
+    for (const [i, model] of ['clf-s1', 'clf-s2'].entries()) {
+      const truth = exact.get(model)!;
+      report[`${model} agreement`] = [all[i]!.agree / all[i]!.classPairs, agreement(truth.x, truth.y)];
+    }
+    const reg = exact.get('reg-s1')!;
+    const [x, y] = [reg.x as number[], reg.y as number[]];
+    report['reg-s1 mean_abs_difference'] = [all[2]!.sumAbs / all[2]!.numeric, x.reduce((sum, value, i) => sum + Math.abs(value - y[i]!), 0) / x.length];
+    report['reg-s1 rank_correlation'] = [all[2]!.rankCorrelation()!, spearman(x, y)];
+    console.log(`pairs ${JSON.stringify(Object.fromEntries([...exact].map(([model, pairs]) => [model, pairs.x.length])))}; measured vs exact ${JSON.stringify(report)}`);
+    for (const [measured, truth] of Object.values(report)) expect(Math.abs(measured - truth)).toBeLessThanOrEqual(0.01);
+    expect(report['clf-s1 agreement']![1]).toBeGreaterThan(0.95);
+    expect(report['clf-s2 agreement']![1]).toBeLessThan(0.75);
+
+    // The comparison state the evaluator keeps says the same, with its confidence sequence.
+    await sleep(5000);
+    const s1 = JSON.parse((await world.state.comparisons.read(modelKey('clf', 'clf-s1'))).state!) as StoredComparison;
+    expect(s1).toMatchObject({ state: 'running', baseline: 'clf-v1', role: 'shadow' });
+    expect(Math.abs(s1.statistics.agreement!.value - report['clf-s1 agreement']![1])).toBeLessThanOrEqual(0.01);
+    expect(s1.statistics.agreement!.lower).toBeGreaterThan(0.9);
+    expect(s1.rules.find((rule) => rule.name === 'shadow-agreement')!.state).toBe('ok');
+
+    console.log(`agreement rollback after ${verdict.evidence['agreement.samples']} pairs, ${((verdict.decided_at - started) / 1000).toFixed(1)} s: ${verdict.reason}`);
+    expect(world.verdicts).toHaveLength(1);
+    expect(verdict).toMatchObject({ decision: 'rollback', predictor_name: 'clf', candidate_model_id: 'clf-s2', candidate_role: 'shadow', baseline_model_id: 'clf-v1', trigger: 'shadow-agreement' });
+    expect(verdict.evidence['agreement.upper']).toBeLessThan(0.9);
+  }, 240_000);
+});
