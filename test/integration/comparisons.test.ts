@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { modelKey } from '../../src/aggregate/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
-import { verdictId } from '../../src/evaluate/verdict-event.ts';
+import { verdictId, type VerdictEvent } from '../../src/evaluate/verdict-event.ts';
 import { startWorker } from '../../src/pipeline.ts';
 import { produceTraffic } from '../../src/produce/producer.ts';
 import { DEFAULT_TRAFFIC, type DeploymentSpec, type TrafficSpec } from '../../src/produce/traffic.ts';
@@ -14,7 +14,21 @@ import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { openTopologyState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
-import { collectVerdicts, createTestTopics, ENDPOINTS, STATE_MODES, testKafka, testNames, testTopology, testTopologyDocument, waitFor, type StateMode } from '../kit/index.ts';
+import {
+  collectVerdicts,
+  createTestTopics,
+  ENDPOINTS,
+  rawRedis,
+  STATE_MODES,
+  testKafka,
+  testNames,
+  testTopology,
+  testTopologyDocument,
+  waitFor,
+  WorkerProcesses,
+  writeTopology,
+  type StateMode,
+} from '../kit/index.ts';
 
 const kafka = testKafka();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -267,4 +281,42 @@ describe.each(STATE_MODES)('comparisons (%s Redis): shadows paired with their pr
     expect(verdict).toMatchObject({ decision: 'rollback', predictor_name: 'clf', candidate_model_id: 'clf-s2', candidate_role: 'shadow', baseline_model_id: 'clf-v1', trigger: 'shadow-agreement' });
     expect(verdict.evidence['agreement.upper']).toBeLessThan(0.9);
   }, 240_000);
+});
+
+describe.each(STATE_MODES)('comparisons (%s Redis): a verdict outlives its evaluator', (mode) => {
+  it('the worker holding the canary\'s lease is killed -9 before it publishes the verdict: still exactly one verdict', async () => {
+    // The verdicts topic refuses writes at first (two in-sync replicas required, one exists): a verdict
+    // can be decided and stored, not published, and its evaluator waits in the producer's retries.
+    const world = await setup(mode, 'verdict-kill', { evaluation: { tick: '2s', lease: '8s' }, comparisons: { min_duration: '10m' } }, [{ name: 'min.insync.replicas', value: '2' }]);
+    const workers = new WorkerProcesses();
+    cleanups.push(async () => workers.killAll());
+    const topologyFile = writeTopology(world.document);
+    const ids = ['k1', 'k2'];
+    for (const id of ids) workers.start(topologyFile, id);
+    produce(world.names.topics, canaryTraffic(61, [{ model: 'eta-v2', role: 'canary', share: 0.1, accuracy: 0.6 }]), 100, 200_000);
+
+    const key = modelKey('eta', 'eta-v2');
+    const stored = await waitFor('the verdict decided and stored', async () => (await world.state.comparisons.read(key)).verdict ?? undefined, 150_000, 200);
+    const seenAt = Date.now();
+    const raw = rawRedis(mode);
+    const holder = await raw.get(world.state.keys.model(key).lease);
+    await raw.quit();
+    expect(stored.publishedAt).toBeNull();
+    const decided = JSON.parse(stored.event) as VerdictEvent;
+    const victim = workers.all[ids.indexOf(holder ?? '')];
+    expect(victim, `lease holder ${holder}`).toBeDefined();
+    victim!.kill('SIGKILL');
+    const killedAt = Date.now();
+    await world.admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: world.verdictsTopic, configEntries: [{ name: 'min.insync.replicas', value: '1' }] }] });
+
+    const verdict = await waitFor('the verdict on the topic', async () => world.verdicts[0], 120_000, 250);
+    const publishedAfterS = (Date.now() - killedAt) / 1000;
+    await sleep(10_000);
+    console.log(
+      `kill -9 of ${holder} with its verdict unpublished (seen in Redis ${((seenAt - decided.decided_at) / 1000).toFixed(1)} s after its tick began): published by the other worker ${publishedAfterS.toFixed(1)} s after the kill`,
+    );
+    expect(world.verdicts).toHaveLength(1);
+    expect(verdict).toMatchObject({ verdict_id: decided.verdict_id, decision: 'rollback', candidate_model_id: 'eta-v2', decided_at: decided.decided_at, reason: decided.reason });
+    expect((await world.state.comparisons.read(key)).verdict!.publishedAt).toBeGreaterThan(decided.decided_at);
+  }, 300_000);
 });
