@@ -40,6 +40,7 @@ export const comparisonsSchema = z.preprocess(
       accuracy_margin: z.number().gt(0).lt(1).default(0.02),
       mae_margin: z.number().gt(0).default(0.05),
       min_samples: z.number().int().positive().default(200),
+      window: positiveDuration.default('5m'),
       min_duration: durationSchema.default('30m'),
       max_duration: positiveDuration.default('24h'),
       promote: z.boolean().default(true),

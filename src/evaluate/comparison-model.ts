@@ -61,6 +61,8 @@ export interface ComparisonSettings {
   mae_margin: number;
   /** Labels (and predictions) each side needs before a sequential test may decide. */
   min_samples: number;
+  /** The window latency and the distribution of predictions are compared over (and the busiest primary picked in). */
+  window: number;
   /** No promotion before the comparison has run this long. */
   min_duration: number;
   /** A comparison still undecided this long stops, without a verdict ("expired"). */

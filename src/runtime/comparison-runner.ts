@@ -2,6 +2,7 @@ import { modelKey, ModelSummary, PairStats, type PairSummary, type PerformanceSu
 import type { Topology } from '../config/topology.ts';
 import { comparisonEvidence, evaluateComparison, type ComparisonProgress, type ComparisonResult, type Counts } from '../evaluate/comparison.ts';
 import type { CandidateRole, ComparisonRule } from '../evaluate/comparison-model.ts';
+import { formatDuration } from '../evaluate/duration.ts';
 import { globToRegExp } from '../evaluate/rules.ts';
 import { verdictId, type VerdictEvent } from '../evaluate/verdict-event.ts';
 import { bucketStarts } from '../evaluate/windows.ts';
@@ -129,7 +130,7 @@ export class ComparisonRunner {
       totals: { candidate: counts(totalsC), baseline: counts(totalsB) },
       performance: performance ? { candidate: performance[0], baseline: performance[1] } : undefined,
       pairs: pairs?.byBaseline.get(baseline.key) ?? (pairs ? new PairStats() : undefined),
-      window: { name: topology.windows.current[0]!.name, candidate: await windowC, baseline: await windowB },
+      window: { name: formatDuration(settings.window), candidate: await windowC, baseline: await windowB },
     };
     const result = evaluateComparison(input);
     const record: StoredComparison = {
@@ -202,10 +203,10 @@ export class ComparisonRunner {
     return best >= 0 ? primaries[best] : undefined;
   }
 
-  /** A model's summary over the first current window. */
+  /** A model's summary over the comparison window. */
   private async window(key: string, now: number): Promise<ModelSummary> {
     const { fine } = this.deps.topology.state.retention;
-    const from = now - this.deps.topology.windows.current[0]!.duration;
+    const from = now - this.deps.topology.comparisons.window;
     return ModelSummary.combine(await this.deps.state.windows.summaries(key, 'fine', bucketStarts({ from, to: now + 1 }, fine.bucket)));
   }
 

@@ -2,11 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { modelKey } from '../../src/aggregate/index.ts';
-import type { PredictionEvent } from '../../src/events.ts';
+import type { LabelEvent, PredictionEvent } from '../../src/events.ts';
 import { verdictId, type VerdictEvent } from '../../src/evaluate/verdict-event.ts';
-import { startWorker } from '../../src/pipeline.ts';
+import { buildWorker, startWorker } from '../../src/pipeline.ts';
+import { encodeLabelJson, LabelGenerator } from '../../src/produce/labels.ts';
+import { encodeJson } from '../../src/produce/encode.ts';
 import { produceTraffic } from '../../src/produce/producer.ts';
-import { DEFAULT_TRAFFIC, type DeploymentSpec, type TrafficSpec } from '../../src/produce/traffic.ts';
+import { DEFAULT_TRAFFIC, TrafficGenerator, type DeploymentSpec, type TrafficSpec } from '../../src/produce/traffic.ts';
 import { listVerdicts } from '../../src/report/comparisons.ts';
 import { buildStatus } from '../../src/report/status.ts';
 import type { StoredComparison } from '../../src/runtime/comparison-runner.ts';
@@ -18,6 +20,7 @@ import {
   collectVerdicts,
   createTestTopics,
   ENDPOINTS,
+  groupLag,
   rawRedis,
   STATE_MODES,
   testKafka,
@@ -319,4 +322,64 @@ describe.each(STATE_MODES)('comparisons (%s Redis): a verdict outlives its evalu
     expect(verdict).toMatchObject({ verdict_id: decided.verdict_id, decision: 'rollback', candidate_model_id: 'eta-v2', decided_at: decided.decided_at, reason: decided.reason });
     expect((await world.state.comparisons.read(key)).verdict!.publishedAt).toBeGreaterThan(decided.decided_at);
   }, 300_000);
+});
+
+describe.each(STATE_MODES)('comparisons (%s Redis): an equal canary on the simulated clock', (mode) => {
+  it('a canary equal to its primary is not rolled back in one hour of simulated traffic (a tick every 10 s)', async () => {
+    const MINUTE = 60_000;
+    const world = await setup(mode, 'canary-equal', { comparisons: { promote: false } });
+    // Simulated time: the hour before now. Ingest and evaluation read this clock; each simulated minute
+    // is produced, consumed, then evaluated at its six ticks.
+    let now = Math.floor(Date.now() / MINUTE) * MINUTE - 62 * MINUTE;
+    const clock = () => now;
+    const logger = createLogger('comparisons-test', 'warn');
+    const ingest = await startWorker({ topology: world.topology, logger, registry: createRegistry(false), workerId: `ingest-${world.names.suffix}`, evaluate: false, clock });
+    cleanups.push(() => ingest.stop());
+    await waitFor('the worker to join its group', async () => (ingest.ready() ? true : undefined), 60_000);
+    const evaluator = buildWorker({ topology: world.topology, logger, registry: createRegistry(false), workerId: `eval-${world.names.suffix}`, clock });
+    await evaluator.producer.connect();
+    cleanups.push(async () => {
+      await evaluator.producer.disconnect();
+      await evaluator.state.close();
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+
+    const generator = new TrafficGenerator(canaryTraffic(71, [{ model: 'eta-v2', role: 'canary', share: 0.1 }]));
+    const labeler = new LabelGenerator({ seed: 72, accuracy: 0.9, noise: 0, delayMs: { min: 5000, max: 5000 } });
+    const RATE = 20;
+    let waiting: LabelEvent[] = [];
+    const started = Date.now();
+    const states = new Map<string, number>();
+    for (let minute = 0; minute < 60; minute++) {
+      const from = now;
+      now += MINUTE;
+      const events: PredictionEvent[] = [];
+      for (let i = 0; i < RATE * 60; i++) events.push(...generator.nextRequest(from + Math.floor((i * 1000) / RATE), 0));
+      waiting.push(...events.flatMap((event) => labeler.label(event) ?? []));
+      const due = waiting.filter((label) => label.observed_at <= now);
+      waiting = waiting.filter((label) => label.observed_at > now);
+      await producer.send({ topic: world.names.topics.predictions, messages: events.map((event) => ({ key: event.prediction_id, value: encodeJson(event) })) });
+      await producer.send({ topic: world.names.topics.labels, messages: due.map((label) => ({ key: label.prediction_id, value: encodeLabelJson(label) })) });
+      for (const topic of [world.names.topics.predictions, world.names.topics.labels]) {
+        await waitFor(`${topic} consumed`, async () => ((await groupLag(world.admin, world.topology.sources.group_id, topic)) === 0 ? true : undefined), 60_000, 100);
+      }
+      for (let tick = 5; tick >= 0; tick--) await evaluator.evaluation!.tick(now - tick * 10_000);
+      const stored = JSON.parse((await world.state.comparisons.read(modelKey('eta', 'eta-v2'))).state ?? '{"state":"none"}') as StoredComparison;
+      states.set(stored.state, (states.get(stored.state) ?? 0) + 1);
+    }
+    const final = JSON.parse((await world.state.comparisons.read(modelKey('eta', 'eta-v2'))).state!) as StoredComparison;
+    const accuracy = final.statistics.accuracy_difference!;
+    console.log(
+      `equal canary, 1 simulated hour (${((Date.now() - started) / 1000).toFixed(0)} s): ${final.samples.candidate.labeled} canary labels, accuracy difference ${accuracy.value.toFixed(4)} [${accuracy.lower!.toFixed(4)}, ${accuracy.upper!.toFixed(4)}], error-rate difference ${final.statistics.error_rate_difference!.value.toFixed(4)}; states per simulated minute ${JSON.stringify(Object.fromEntries(states))}`,
+    );
+    expect(world.verdicts).toEqual([]);
+    expect((await world.state.comparisons.read(modelKey('eta', 'eta-v2'))).verdict).toBeNull();
+    expect(final).toMatchObject({ state: 'running', baseline: 'eta-v1' });
+    expect(final.samples.candidate.labeled).toBeGreaterThan(6000);
+    expect(final.progress.started_at).toBeLessThan(now - 58 * MINUTE);
+    expect(accuracy.lower!).toBeGreaterThan(-0.02);
+    expect(final.rules.map((rule) => `${rule.name}:${rule.state}`)).toEqual(["error-rate:ok", "latency-p99:ok"]);
+  }, 600_000);
 });
