@@ -102,7 +102,9 @@ describe('deploy/: dashboards and alerting rules against a real Prometheus', () 
       encoding: 'mixed',
       rate: 300,
       durationMs: 25_000,
-      spec: { ...DEFAULT_TRAFFIC, seed: 3, drift: [parseDriftStep('n2:mean+2sd@3s')] },
+      spec: { ...DEFAULT_TRAFFIC, seed: 3, drift: [parseDriftStep('n2:mean+2sd@3s')], deployments: [{ model: 'eta-v2', role: 'canary', share: 0.1 }] },
+      // Labels (and a canary beside the primary) for the comparison row's series.
+      labels: { topic: topics.labels, spec: { seed: 3, accuracy: 0.9, noise: 0.1, delayMs: { min: 500, max: 1000 } } },
     });
 
     const query = async (expr: string) => {
