@@ -7,14 +7,15 @@
  * Redis (the partitions' offset watermarks cover the topic) and until the group's committed offsets
  * reach the end.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { readFileSync } from 'node:fs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Admission, Aggregator } from '../../src/aggregate/index.ts';
 import { decodeValue, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
+import { registerSchema } from '../../src/sinks/register-schema.ts';
 import { startWorker } from '../../src/pipeline.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
-import { encodeAvro, predictionType } from '../../src/produce/encode.ts';
+import { encodeAvro, predictionType, PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
 import { SchemaRegistryCache } from '../../src/sources/schema-registry.ts';
 import { modelKey } from '../../src/aggregate/index.ts';
@@ -58,7 +59,8 @@ export async function produceIngestTopic(input: IngestTopic) {
     { topic: `${input.names.stem}-alerts`, numPartitions: 1 },
   ]);
   await admin.disconnect();
-  const schemaId = await new SchemaRegistry({ host: REGISTRY_URL }).getLatestSchemaId('predictions-value');
+  // The id of the schema these bytes follow, under the topic's own subject (never a subject's latest version).
+  const schemaId = await registerSchema(REGISTRY_URL, `${input.topic}-value`, readFileSync(PREDICTION_SCHEMA_FILE, 'utf8'));
   const type = predictionType();
   const generator = new TrafficGenerator(ingestSpec(input.models, input.seed));
   const producer = kafka.producer({ allowAutoTopicCreation: false });

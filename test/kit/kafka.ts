@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
+import { LABEL_SCHEMA_FILE } from '../../src/produce/labels.ts';
+import { registerSchema } from '../../src/sinks/register-schema.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
 import type { VerdictEvent } from '../../src/evaluate/verdict-event.ts';
 import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
@@ -23,6 +27,15 @@ export async function groupLag(admin: Admin, groupId: string, topic: string): Pr
     lag += Number(partition.high) - Math.max(0, committedOffset);
   }
   return lag;
+}
+
+/**
+ * The registry id of the prediction-log (or label) schema this checkout encodes with, registered under
+ * the topic's own subject: a producer names the schema of its bytes, never the subject's latest version
+ * (which another checkout on the shared stack may have moved on).
+ */
+export async function schemaIdFor(topic: string, schema: 'prediction' | 'label' = 'prediction'): Promise<number> {
+  return registerSchema(ENDPOINTS.registryUrl, `${topic}-value`, readFileSync(schema === 'prediction' ? PREDICTION_SCHEMA_FILE : LABEL_SCHEMA_FILE, 'utf8'));
 }
 
 /** Collects every alert event on a topic, from its beginning, until stopped. */
