@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { modelKey } from '../../src/aggregate/index.ts';
@@ -143,6 +145,13 @@ describe.each(STATE_MODES)('comparisons (%s Redis): canaries against their prima
     expect(status.comparisons).toHaveLength(1);
     expect(status.comparisons![0]).toMatchObject({ candidate_model_id: 'eta-v2', candidate_role: 'canary', baseline_model_id: 'eta-v1', state: 'rollback', verdict: { verdict_id: verdict.verdict_id } });
     expect(status.models.find((model) => model.model_id === 'eta-v2')!.role).toBe('canary');
+    // The same audit trail from the command line.
+    const topologyFile = writeTopology(world.document);
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, ['bin/driftwatch.js', 'verdicts', '--topology', topologyFile, ...args]);
+    const listed = JSON.parse((await cli('--json')).stdout) as { verdict_id: string; decision: string; published_at: number }[];
+    expect(listed.map((v) => [v.verdict_id, v.decision])).toEqual([[verdict.verdict_id, 'rollback']]);
+    expect((await cli('--predictor', 'other')).stdout.trim()).toBe('no verdicts kept');
+    expect((await cli()).stdout).toContain(`ROLLBACK eta/eta-v2 (canary) vs eta-v1  by accuracy`);
   }, 240_000);
 
   it('a better canary (accuracy 0.97) is promoted, not before the minimum duration', async () => {
