@@ -282,7 +282,7 @@ export function evaluateComparison(input: ComparisonInput): ComparisonResult {
   }
   const who = `${input.candidate.role} ${input.predictor}/${input.candidate.model}`;
   if (metricWorse) {
-    return { ...result, state: 'rollback', decision: { decision: 'rollback', trigger: metric!, reason: metricReason(who, input, result, 'rollback', alpha) } };
+    return { ...result, state: 'rollback', decision: { decision: 'rollback', trigger: metric!, reason: metricReason(who, input, result, alpha) } };
   }
   const broken = rules.find((rule) => rule.state === 'breached');
   if (broken) {
@@ -344,7 +344,7 @@ function marginText(result: ComparisonResult, input: ComparisonInput): string {
   return metric.name === 'accuracy' ? `${+(metric.margin * 100).toFixed(2)}-point margin` : `margin of ${+(input.settings.mae_margin * 100).toFixed(1)}% of the baseline's MAE`;
 }
 
-function metricReason(who: string, input: ComparisonInput, result: ComparisonResult, _decision: 'rollback', alpha: number): string {
+function metricReason(who: string, input: ComparisonInput, result: ComparisonResult, alpha: number): string {
   const { samples } = result.metric!;
   return `${who}: ${metricSentence(input, result)} is worse than the ${marginText(result, input)} with ${confidence(alpha)} confidence, after ${samples.candidate.toLocaleString('en-US')} labelled predictions (${samples.baseline.toLocaleString('en-US')} for the baseline).`;
 }

@@ -50,12 +50,11 @@ export class PairStore {
     // One call per shard on a cluster (its own tag); one call for all on a single node.
     const calls = new Map<number, { keys: string[]; index: Map<string, number>; args: (string | number | Buffer)[]; order: number[] }>();
     requests.forEach((request, i) => {
-      const shard = this.cluster ? predictionIdHash(request.field) % PAIR_SHARDS : -1;
-      let call = calls.get(shard);
-      if (!call) calls.set(shard, (call = { keys: [], index: new Map(), args: [], order: [] }));
-      const requestShard = predictionIdHash(request.field) % PAIR_SHARDS;
+      const shard = predictionIdHash(request.field) % PAIR_SHARDS;
+      let call = calls.get(this.cluster ? shard : -1);
+      if (!call) calls.set(this.cluster ? shard : -1, (call = { keys: [], index: new Map(), args: [], order: [] }));
       const ref = (slot: number) => {
-        const key = this.keys.pairSlot(slot, requestShard);
+        const key = this.keys.pairSlot(slot, shard);
         let at = call.index.get(key);
         if (at === undefined) {
           call.keys.push(key);

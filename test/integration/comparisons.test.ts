@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { modelKey } from '../../src/aggregate/index.ts';
 import type { LabelEvent, PredictionEvent } from '../../src/events.ts';
@@ -42,14 +42,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-/** One test's topics (its own verdicts topic too), prefix, topology, state and a reader of its verdicts. */
-async function setup(mode: StateMode, name: string, sections: Record<string, Record<string, unknown>>, verdictTopicConfig: { name: string; value: string }[] = []) {
+/**
+ * One test's topics (its own verdicts topic too), prefix, topology, state and a reader of its verdicts.
+ * `verdictsTopic: false` leaves the verdicts topic uncreated (the stack's broker creates no topic on
+ * use): publishing waits in the producer's retries until the test creates it (`createVerdictsTopic`).
+ */
+async function setup(mode: StateMode, name: string, sections: Record<string, Record<string, unknown>>, options: { verdictsTopic?: boolean } = {}) {
   const names = testNames(`${name}-${mode}`);
   const verdictsTopic = `verdicts-${names.suffix}`;
   const admin: Admin = kafka.admin();
   await admin.connect();
   await createTestTopics(admin, names.topics, 3);
-  await admin.createTopics({ topics: [{ topic: verdictsTopic, numPartitions: 1, replicationFactor: 1, configEntries: verdictTopicConfig }], waitForLeaders: true });
   const all = {
     ...sections,
     sources: { start_from: 'earliest', session_timeout: '6s', ...sections['sources'] },
@@ -65,9 +68,13 @@ async function setup(mode: StateMode, name: string, sections: Record<string, Rec
     await state.admin.purge();
     await state.close();
   });
-  const verdicts = await collectVerdicts(kafka, verdictsTopic);
-  cleanups.push(verdicts.stop);
-  return { names, admin, verdictsTopic, document, topology, state, verdicts: verdicts.events };
+  const verdicts: Awaited<ReturnType<typeof collectVerdicts>>['events'] = [];
+  const createVerdictsTopic = async () => {
+    await admin.createTopics({ topics: [{ topic: verdictsTopic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    cleanups.push((await collectVerdicts(kafka, verdictsTopic, verdicts)).stop);
+  };
+  if (options.verdictsTopic !== false) await createVerdictsTopic();
+  return { names, admin, verdictsTopic, document, topology, state, verdicts, createVerdictsTopic };
 }
 
 async function startInProcessWorker(topology: ReturnType<typeof testTopology>, id: string) {
@@ -297,9 +304,9 @@ describe.each(STATE_MODES)('comparisons (%s Redis): shadows paired with their pr
 
 describe.each(STATE_MODES)('comparisons (%s Redis): a verdict outlives its evaluator', (mode) => {
   it('the worker holding the canary\'s lease is killed -9 before it publishes the verdict: still exactly one verdict', async () => {
-    // The verdicts topic refuses writes at first (two in-sync replicas required, one exists): a verdict
-    // can be decided and stored, not published, and its evaluator waits in the producer's retries.
-    const world = await setup(mode, 'verdict-kill', { evaluation: { tick: '2s', lease: '8s' }, comparisons: { min_duration: '10m' } }, [{ name: 'min.insync.replicas', value: '2' }]);
+    // The verdicts topic does not exist yet (the broker creates none on use): a verdict can be decided
+    // and stored, not published, and its evaluator waits in its producer's retries.
+    const world = await setup(mode, 'verdict-kill', { evaluation: { tick: '2s', lease: '8s' }, comparisons: { min_duration: '10m' } }, { verdictsTopic: false });
     const workers = new WorkerProcesses();
     cleanups.push(async () => workers.killAll());
     const topologyFile = writeTopology(world.document);
@@ -319,7 +326,7 @@ describe.each(STATE_MODES)('comparisons (%s Redis): a verdict outlives its evalu
     expect(victim, `lease holder ${holder}`).toBeDefined();
     victim!.kill('SIGKILL');
     const killedAt = Date.now();
-    await world.admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: world.verdictsTopic, configEntries: [{ name: 'min.insync.replicas', value: '1' }] }] });
+    await world.createVerdictsTopic();
 
     const verdict = await waitFor('the verdict on the topic', async () => world.verdicts[0], 120_000, 250);
     const publishedAfterS = (Date.now() - killedAt) / 1000;

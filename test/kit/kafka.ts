@@ -52,10 +52,9 @@ export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ even
   return { events, stop: () => consumer.disconnect() };
 }
 
-/** Collects every verdict event on a topic, from its beginning, with its key, until stopped. */
-export async function collectVerdicts(kafka: Kafka, topic: string): Promise<{ events: (VerdictEvent & { key: string })[]; stop: () => Promise<void> }> {
+/** Collects every verdict event on a topic, from its beginning, with its key, into `events`, until stopped. */
+export async function collectVerdicts(kafka: Kafka, topic: string, events: (VerdictEvent & { key: string })[] = []): Promise<{ events: (VerdictEvent & { key: string })[]; stop: () => Promise<void> }> {
   const consumer: Consumer = kafka.consumer({ groupId: uniqueName('verdicts-reader') });
-  const events: (VerdictEvent & { key: string })[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
