@@ -18,6 +18,7 @@ import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { openTopologyState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
+import { exactSpearman as spearman } from '../kit/exact-performance.ts';
 import {
   collectVerdicts,
   createTestTopics,
@@ -210,28 +211,6 @@ function exactPairs(events: readonly PredictionEvent[]) {
   return byShadow;
 }
 
-function spearman(x: readonly number[], y: readonly number[]): number {
-  const ranks = (values: readonly number[]) => {
-    const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-    const out = new Array<number>(values.length);
-    for (let s = 0; s < order.length; ) {
-      let e = s;
-      while (e + 1 < order.length && order[e + 1]![0] === order[s]![0]) e++;
-      for (let k = s; k <= e; k++) out[order[k]![1]] = (s + e) / 2 + 1;
-      s = e + 1;
-    }
-    return out;
-  };
-  const [rx, ry] = [ranks(x), ranks(y)];
-  const m = (x.length + 1) / 2;
-  let [sxy, sxx, syy] = [0, 0, 0];
-  for (let i = 0; i < x.length; i++) {
-    sxy += (rx[i]! - m) * (ry[i]! - m);
-    sxx += (rx[i]! - m) ** 2;
-    syy += (ry[i]! - m) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
 
 describe.each(STATE_MODES)('comparisons (%s Redis): shadows paired with their primary by request_id', (mode) => {
   it('agreement, mean absolute difference and rank correlation within ±0.01 of the exact values; the shadow disagreeing 30 % of the time is rolled back by a rule on agreement', async () => {

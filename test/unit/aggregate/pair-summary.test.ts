@@ -2,33 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PAIR_SAMPLE_SIZE, PairStats, PairSummary } from '../../../src/aggregate/index.ts';
 import { predictionIdHash } from '../../../src/join/index.ts';
 import { createRandom } from '../../../src/random.ts';
+import { exactSpearman as spearman } from '../../kit/exact-performance.ts';
 
-/** Spearman's ρ of all pairs, exactly (average ranks). */
-function spearman(x: readonly number[], y: readonly number[]): number {
-  const ranks = (values: readonly number[]) => {
-    const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-    const out = new Array<number>(values.length);
-    for (let s = 0; s < order.length; ) {
-      let e = s;
-      while (e + 1 < order.length && order[e + 1]![0] === order[s]![0]) e++;
-      for (let k = s; k <= e; k++) out[order[k]![1]] = (s + e) / 2 + 1;
-      s = e + 1;
-    }
-    return out;
-  };
-  const rx = ranks(x);
-  const ry = ranks(y);
-  const m = (x.length + 1) / 2;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < x.length; i++) {
-    sxy += (rx[i]! - m) * (ry[i]! - m);
-    sxx += (rx[i]! - m) ** 2;
-    syy += (ry[i]! - m) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
 
 describe('PairSummary', () => {
   it('counts agreement of classes and differences of numbers exactly, in any merge order, through encode/decode', () => {
