@@ -4,10 +4,12 @@ import type { Registry } from 'prom-client';
 import type { Topology, TopicSelection } from './config/topology.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
+import { ComparisonRunner } from './runtime/comparison-runner.ts';
 import { EvaluationLoop, type EvaluationLoopDeps } from './runtime/evaluation-loop.ts';
 import { openTopologyState, type SummaryState } from './runtime/state.ts';
 import { AlertSink } from './sinks/alerts.ts';
 import { DeadLetterSink } from './sinks/dead-letter.ts';
+import { VerdictSink } from './sinks/verdicts.ts';
 import { BatchRunner } from './sources/kafka/batch-runner.ts';
 import { kafkaClient } from './sources/kafka/client.ts';
 import { LabelSource } from './sources/kafka/label-source.ts';
@@ -15,7 +17,7 @@ import { PredictionSource } from './sources/kafka/prediction-source.ts';
 import { registryConnection } from './sources/registry-client.ts';
 import { SchemaRegistryCache } from './sources/schema-registry.ts';
 import type { Logger } from './telemetry/logger.ts';
-import { createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
+import { createComparisonMetrics, createEvaluationMetrics, createIngestMetrics } from './telemetry/metrics.ts';
 
 /**
  * The one place that wires source → decode → aggregate → state → evaluate → sinks for a worker:
@@ -114,6 +116,8 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
     metrics,
     limits,
     joinSampleRate: labelsOn ? topology.labels.sample_rate : undefined,
+    // Shadows are paired with their primaries by request_id only when comparisons are on.
+    ...(topology.comparisons.enabled ? { pairs: state.pairs } : {}),
     aggregation: {
       bucketMs: topology.state.retention.fine.bucket,
       maxModels: topology.state.caps.models,
@@ -149,6 +153,18 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
           logger,
           clock,
           ...(options.onEvaluated ? { onEvaluated: options.onEvaluated } : {}),
+          ...(topology.comparisons.enabled
+            ? {
+                comparisons: new ComparisonRunner({
+                  topology,
+                  workerId: id,
+                  state,
+                  verdicts: new VerdictSink(producer, topology.sinks.verdicts_topic, schemaRegistry),
+                  metrics: createComparisonMetrics(options.registry),
+                  logger,
+                }),
+              }
+            : {}),
         });
   return { id, topology, logger, state, kafka, producer, consumer, runner, predictions, labels, evaluation };
 }

@@ -7,15 +7,17 @@
  * Redis (the partitions' offset watermarks cover the topic) and until the group's committed offsets
  * reach the end.
  */
+import { readFileSync } from 'node:fs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Admission, Aggregator } from '../../src/aggregate/index.ts';
 import { decodeValue, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
+import { registerSchema } from '../../src/sinks/register-schema.ts';
 import { startWorker } from '../../src/pipeline.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
-import { encodeAvro, predictionType } from '../../src/produce/encode.ts';
+import { encodeAvro, predictionType, PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
-import { registryClient, registryConnection } from '../../src/sources/registry-client.ts';
+import { registryConnection } from '../../src/sources/registry-client.ts';
 import { SchemaRegistryCache } from '../../src/sources/schema-registry.ts';
 import { modelKey } from '../../src/aggregate/index.ts';
 import { openTopologyState } from '../../src/runtime/state.ts';
@@ -57,7 +59,8 @@ export async function produceIngestTopic(input: IngestTopic) {
     { topic: `${input.names.stem}-alerts`, numPartitions: 1 },
   ]);
   await admin.disconnect();
-  const schemaId = await registryClient(registryConnection(benchTopology(input.names).sources)).getLatestSchemaId('predictions-value');
+  // The id of the schema these bytes follow, under the topic's own subject (never a subject's latest version).
+  const schemaId = await registerSchema(registryConnection(benchTopology(input.names).sources), `${input.topic}-value`, readFileSync(PREDICTION_SCHEMA_FILE, 'utf8'));
   const type = predictionType();
   const generator = new TrafficGenerator(ingestSpec(input.models, input.seed));
   const producer = kafka.producer({ allowAutoTopicCreation: false });

@@ -1,3 +1,4 @@
+import { PairSummary } from './pair-summary.ts';
 import { PerformanceSummary } from './performance.ts';
 import { ModelSummary } from './summary.ts';
 
@@ -13,5 +14,9 @@ export const SUMMARY_CODECS = {
   performance: {
     merge: (blobs: readonly Buffer[]): PerformanceSummary => PerformanceSummary.mergeAll(blobs),
     encode: (summary: PerformanceSummary): Buffer => summary.encode(),
+  },
+  pairs: {
+    merge: (blobs: readonly Buffer[]): PairSummary => PairSummary.mergeAll(blobs),
+    encode: (summary: PairSummary): Buffer => summary.encode(),
   },
 };

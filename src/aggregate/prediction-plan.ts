@@ -33,6 +33,15 @@ export interface ModelDelta {
   buckets: { start: number; bytes: Buffer }[];
   /** Serving latencies (ms) of the model's events, for the latency histogram once the write is in. */
   latenciesMs: number[];
+  /** Per role its events had, their latest sent_at: the store keeps the latest per role, and the model's role is that of its latest event. */
+  roles: Map<ModelRole, number>;
+}
+
+/** Pairs completed in a write for one shadow model (join/plan-pairs.ts): encoded PairSummary per fine bucket. */
+export interface ModelPairDelta {
+  key: string;
+  firstOffset: number;
+  buckets: { start: number; bytes: Buffer }[];
 }
 
 export interface PredictionPlan {
@@ -41,6 +50,8 @@ export interface PredictionPlan {
   joins: JoinEntry[];
   /** Valid events of models over the model cap: counted, monitored nowhere. */
   overflowModelEvents: number;
+  /** Paired predictions per shadow model (added by the prediction source when pairing is on). */
+  pairs?: ModelPairDelta[];
 }
 
 export interface PredictionPlanOptions {
@@ -64,11 +75,11 @@ export function planPredictions(events: readonly PositionedEvent[], options: Pre
   const joins: JoinEntry[] = [];
   const joinWriter = new ByteWriter(16_384);
   // Per model identity (predictor NUL model, as the aggregator keys them): key, first offset, latencies.
-  const seen = new Map<string, { key: string; firstOffset: number; latenciesMs: number[]; counted: boolean }>();
+  const seen = new Map<string, { key: string; firstOffset: number; latenciesMs: number[]; counted: boolean; roles: Map<ModelRole, number> }>();
   for (const { offset, event } of events) {
     const identity = `${event.predictor_name}\u0000${event.model_id}`;
     let model = seen.get(identity);
-    if (!model) seen.set(identity, (model = { key: modelKey(event.predictor_name, event.model_id), firstOffset: offset, latenciesMs: [], counted: false }));
+    if (!model) seen.set(identity, (model = { key: modelKey(event.predictor_name, event.model_id), firstOffset: offset, latenciesMs: [], counted: false, roles: new Map() }));
     const floor = floors.get(model.key);
     const fresh = floor === undefined || offset > floor;
     if (fresh && !model.counted) {
@@ -79,6 +90,7 @@ export function planPredictions(events: readonly PositionedEvent[], options: Pre
     const admitted = fresh ? aggregator.record(event) : options.admission.model(identity) !== undefined;
     if (!admitted) continue;
     if (fresh && event.latency_ms !== null) model.latenciesMs.push(event.latency_ms);
+    if (fresh && event.sent_at > (model.roles.get(event.role) ?? -1)) model.roles.set(event.role, event.sent_at);
     // Only a prediction a label can be scored against is kept for the join (docs/labels.md: memory).
     if (joinRate !== undefined && event.error === null && event.prediction !== null && inJoinSample(event.prediction_id, joinRate)) {
       joins.push({ predictionId: event.prediction_id, sentAt: event.sent_at, record: encodeJoinRecord({ model: model.key, sentAt: event.sent_at, prediction: event.prediction, scores: event.prediction_scores }, joinWriter) });
@@ -92,7 +104,7 @@ export function planPredictions(events: readonly PositionedEvent[], options: Pre
     const model = seen.get(identity)!;
     let out = models.get(identity);
     if (!out) {
-      out = { key: model.key, predictor: delta.predictor, model: delta.model, role: delta.role, firstOffset: model.firstOffset, count: 0, errors: 0, features: new Map(), buckets: [], latenciesMs: model.latenciesMs };
+      out = { key: model.key, predictor: delta.predictor, model: delta.model, role: delta.role, firstOffset: model.firstOffset, count: 0, errors: 0, features: new Map(), buckets: [], latenciesMs: model.latenciesMs, roles: model.roles };
       models.set(identity, out);
     }
     const { summary } = delta;

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
+import { parseDeployment } from '../produce/deployment-spec.ts';
 import { parseDriftStep } from '../produce/drift-spec.ts';
 import type { Encoding } from '../produce/producer.ts';
 import { DEFAULT_TRAFFIC } from '../produce/traffic.ts';
@@ -12,8 +13,8 @@ export function registerProduceCommand(program: Command): void {
     .description('send synthetic prediction logs to Kafka (deterministic with --seed), with a drift schedule')
     .addOption(topologyOption())
     .option('--topic <name>', 'topic to send to (default: the first prediction topic of the topology)')
-    .option('--rate <n>', 'events per second (0 = as fast as possible)', wholeNumber('--rate'), 100)
-    .option('--count <n>', 'stop after this many events', wholeNumber('--count'))
+    .option('--rate <n>', 'requests per second: one event each, plus one per shadow (0 = as fast as possible)', wholeNumber('--rate'), 100)
+    .option('--count <n>', 'stop after this many requests', wholeNumber('--count'))
     .option('--duration <d>', 'stop after this long, e.g. 5m', duration('--duration'))
     .option('--models <n>', 'models of the predictor', wholeNumber('--models'), 1)
     .option('--predictor <name>', 'predictor name', 'eta')
@@ -30,12 +31,15 @@ export function registerProduceCommand(program: Command): void {
     .option('--label-accuracy <p>', 'classification: share of labels equal to the prediction', fraction('--label-accuracy'), 0.9)
     .option('--label-noise <sd>', 'regression: label = prediction + N(0, sd²)', nonNegative('--label-noise'), 0.1)
     .option('--label-delay <range>', 'label delay, e.g. 2s or 1s-5s', '1s-5s')
+    .option('--canary <spec...>', 'a canary taking a share of requests, e.g. eta-v2:accuracy=0.75,latency=x2,share=0.1,errors=0.02')
+    .option('--shadow <spec...>', 'a shadow answering every request too (same request_id), e.g. eta-v3:disagreement=0.3,noise=0.05,latency=x1.5')
     .addHelpText(
       'after',
       examples(
         ['driftwatch produce --rate 200 --duration 5m', '200 events/s of predictor "eta" (16 numeric, 4 categorical features) for 5 minutes'],
         ['driftwatch produce --drift n3:mean+1sd@60s-180s --drift "c1:share(c2)x2@30s"', 'a mean shift of n3 from t+60 s to t+180 s, and a category share doubling from t+30 s'],
         ['driftwatch produce --classes yes,no --labels --label-accuracy 0.8', 'a classifier with scores, and its labels 1-5 s later'],
+        ['driftwatch produce --classes yes,no --labels --canary eta-v2:accuracy=0.75,share=0.1', 'a worse canary on 10 % of the requests (rolled back by the comparison)'],
         ['driftwatch produce --encoding json --count 1000 --topic predictions-test', '1,000 JSON events to another topic'],
       ) +
         '\nDrift steps: n3:mean+1sd@60s-180s, c1:share(c2)x2@30s, n5:missing=0.3@30s-90s, latency:x3@60s,\nerrors:rate=0.1@60s-120s, labels:accuracy=0.6@60s (with --labels).\n',
@@ -83,6 +87,10 @@ export function registerProduceCommand(program: Command): void {
           latencyMedianMs: options.latency as number,
           drift: ((options.drift as string[] | undefined) ?? []).map(parseDriftStep),
           ...(classes ? { classes } : {}),
+          deployments: [
+            ...((options.canary as string[] | undefined) ?? []).map((text) => parseDeployment('canary', text)),
+            ...((options.shadow as string[] | undefined) ?? []).map((text) => parseDeployment('shadow', text)),
+          ],
         },
         ...(options.labels && labelsTopic
           ? {

@@ -9,6 +9,7 @@ import { registerProduceCommand } from './produce.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStackCommand } from './stack.ts';
 import { registerStatusCommand } from './status.ts';
+import { registerVerdictsCommand } from './verdicts.ts';
 
 /** package.json's version (two folders up from src/cli/ and from a compiled dist/cli/ alike). */
 export function productVersion(): string {
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     );
   registerRunCommand(program);
   registerStatusCommand(program);
+  registerVerdictsCommand(program);
   registerProduceCommand(program);
   registerBaselineCommand(program);
   registerDemoCommand(program);

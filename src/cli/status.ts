@@ -51,6 +51,16 @@ export function renderStatus(report: StatusReport): string {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const row of [header, ...rows]) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
   }
+  const comparisons = report.comparisons ?? [];
+  if (comparisons.length > 0) lines.push('', 'comparisons (candidate vs baseline):');
+  for (const c of comparisons) {
+    const metric = c.metric ? c.statistics[c.metric.name === 'accuracy' ? 'accuracy_difference' : 'mae_difference'] : undefined;
+    const estimate = metric ? `  ${c.metric!.name} difference ${fmt(metric.value)} [${fmt(metric.lower)}, ${fmt(metric.upper)}] (margin ${fmt(c.metric!.margin)})` : '';
+    const samples = c.samples ? `  labeled ${c.samples.candidate.labeled} / ${c.samples.baseline.labeled}, predictions ${c.samples.candidate.predictions} / ${c.samples.baseline.predictions}${c.samples.candidate.pairs > 0 ? `, pairs ${c.samples.candidate.pairs}` : ''}` : '';
+    const eta = c.decision_eta_s !== null ? `  ${c.towards} in ~${c.decision_eta_s}s` : '';
+    lines.push(`  ${c.predictor_name}/${c.candidate_model_id} (${c.candidate_role}) vs ${c.baseline_model_id ?? '-'}: ${c.state.toUpperCase()}${estimate}${samples}${eta}`);
+    if (c.verdict) lines.push(`    ${c.verdict.reason}`);
+  }
   const firing = report.alerts.filter((alert) => alert.state === 'firing');
   lines.push('', firing.length === 0 ? 'no firing alerts' : `firing alerts (${firing.length}):`);
   for (const alert of firing) {

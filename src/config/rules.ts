@@ -32,7 +32,10 @@ const ruleFields = {
    */
   significance: z.number().positive().max(1).optional(),
   window: z.string().min(1).optional(),
-  match: z.object({ predictor: glob.default('*'), model: glob.default('*'), feature: glob.default('*') }).strict().default({}),
+  match: z
+    .object({ predictor: glob.default('*'), model: glob.default('*'), feature: glob.default('*'), role: z.enum(['*', 'primary', 'shadow', 'canary']).default('*') })
+    .strict()
+    .default({}),
   enabled: z.boolean().default(true),
 };
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { parseDuration } from '../evaluate/duration.ts';
 import { registerSecret } from '../telemetry/redact.ts';
+import { comparisonSettings, comparisonsSchema } from './comparisons.ts';
 import { DEFAULT_RULES, overrideSchema, ruleSchema, type Rule } from './rules.ts';
 import { resolveReferences } from './secrets.ts';
 
@@ -254,6 +255,8 @@ const sinks = z
   .object({
     alerts_topic: z.string().min(1).default('driftwatch.alerts'),
     dlq_topic: z.string().min(1).default('driftwatch.dlq'),
+    /** Promote/rollback verdicts of shadow and canary models (Avro, key = predictor/candidate model). */
+    verdicts_topic: z.string().min(1).default('driftwatch.verdicts'),
     metrics: z
       .object({
         port: z.number().int().min(0).max(65_535).default(9464),
@@ -275,10 +278,17 @@ export const topologySchema = z
     evaluation: evaluation.default({}),
     labels: labels.default({}),
     rules: rules.default({}),
+    /** Shadow and canary models judged against their primary: promote/rollback verdicts (docs/comparisons.md). */
+    comparisons: comparisonsSchema.default({}).transform(comparisonSettings),
     sinks: sinks.default({}),
   })
   .strict()
   .superRefine((value, ctx) => {
+    // Comparisons read their evidence from whole coarse buckets and the fine buckets of the current one.
+    const { coarse, fine } = value.state.retention;
+    if (value.comparisons.enabled && fine.keep < coarse.bucket) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['state', 'retention', 'fine', 'keep'], message: 'must be at least the coarse bucket when comparisons are enabled (they read the current coarse bucket from fine buckets)' });
+    }
     const windowNames = new Set(value.windows.current.map((window) => window.name));
     value.rules.defaults.forEach((rule, index) => {
       if (rule.window !== undefined && !windowNames.has(rule.window)) {

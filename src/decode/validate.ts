@@ -141,6 +141,12 @@ export function validatePrediction(input: unknown, now: number, limits: Validati
   const rawError = input['error'] ?? null;
   if (rawError !== null && typeof rawError !== 'string') return reject('DW_ERR_VALIDATION', '"error" must be a string error code');
 
+  // Optional (prediction-log.avsc version 2): producers on version 1, and JSON without it, leave it out.
+  const rawRequest = input['request_id'] ?? null;
+  if (rawRequest !== null && (typeof rawRequest !== 'string' || rawRequest.length === 0 || rawRequest.length > limits.maxIdLength)) {
+    return reject('DW_ERR_VALIDATION', `"request_id" must be a non-empty string of at most ${limits.maxIdLength} characters`);
+  }
+
   return {
     ok: true,
     event: {
@@ -155,6 +161,7 @@ export function validatePrediction(input: unknown, now: number, limits: Validati
       default_values_used: rawDefaults as string[],
       latency_ms: latency,
       error: rawError === '' ? null : rawError,
+      request_id: rawRequest,
     },
   };
 }

@@ -6,20 +6,23 @@ import { buildBaseline } from '../baseline/build.ts';
 import { loadTopology, type Topology } from '../config/topology.ts';
 import { DriftwatchError } from '../errors.ts';
 import type { AlertEvent } from '../evaluate/alert-event.ts';
+import type { VerdictEvent } from '../evaluate/verdict-event.ts';
 import { startWorker } from '../pipeline.ts';
 import { parseDriftStep } from '../produce/drift-spec.ts';
 import { produceTraffic } from '../produce/producer.ts';
-import { DEFAULT_TRAFFIC, numericFeatureName, categoricalFeatureName, TrafficGenerator, type TrafficSpec } from '../produce/traffic.ts';
+import { numericFeatureName, categoricalFeatureName, TrafficGenerator, type TrafficSpec } from '../produce/traffic.ts';
 import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
 import { openTopologyState } from '../runtime/state.ts';
 import { decodeAlertEvent } from '../sinks/alerts.ts';
 import { kafkaClient } from '../sources/kafka/client.ts';
+import { decodeVerdictEvent } from '../sinks/verdicts.ts';
 import { stackUp } from '../stack/index.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.ts';
 import { demoLog } from './log.ts';
+import { scenarioTraffic, type DemoScenario } from './scenarios.ts';
 import { renderFrame } from './view.ts';
 
 export interface DemoOptions {
@@ -30,6 +33,8 @@ export interface DemoOptions {
   rate: number;
   drift: string[];
   out: NodeJS.WriteStream;
+  /** drift (default) or canary (demo/scenarios.ts). */
+  scenario?: DemoScenario;
 }
 
 const DEFAULT_DRIFT = ['n3:mean+1sd@30s-90s'];
@@ -59,12 +64,20 @@ function writeTrainingCsv(path: string, spec: TrafficSpec, rows: number): void {
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const say = (line: string) => options.out.write(`${line}\n`);
-  const tty = options.out.isTTY === true;
   say('driftwatch demo: bringing the local stack up (the first time installs Kafka, Redis and the schema registry: a few minutes)…');
   const stack = await stackUp({ progress: (message) => say(`  ${message}`) });
+  return runDemoLive(options, stack.stackDir);
+}
+
+/** The demo on a running stack: baseline, worker, producer and the live view (runDemo brings the stack up first). */
+export async function runDemoLive(options: DemoOptions, stackDir: string): Promise<number> {
+  const say = (line: string) => options.out.write(`${line}\n`);
+  const tty = options.out.isTTY === true;
   const topology: Topology = loadTopology(options.topologyFile);
-  const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 1, models: 2, predictor: 'eta' };
-  const driftSteps = (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).map(parseDriftStep);
+  const scenario = options.scenario ?? 'drift';
+  const traffic = scenarioTraffic(scenario);
+  const spec: TrafficSpec = traffic.spec;
+  const driftSteps = scenario === 'canary' ? [] : (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).map(parseDriftStep);
 
   const state = openTopologyState(topology);
   await state.admin.purge();
@@ -74,7 +87,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await admin.connect();
   await admin.deleteGroups([topology.sources.group_id]).catch(() => undefined);
   await admin.disconnect();
-  const dataDir = join(stack.stackDir, 'demo');
+  const dataDir = join(stackDir, 'demo');
   mkdirSync(dataDir, { recursive: true });
   const trainingFile = join(dataDir, 'training.csv');
   writeTrainingCsv(trainingFile, spec, 20_000);
@@ -119,6 +132,20 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       }
     },
   });
+  // Verdict events (shadow and canary models) too.
+  const verdicts: VerdictEvent[] = [];
+  const verdictConsumer = kafka.consumer({ groupId: `driftwatch-demo-verdicts-${process.pid}-${Date.now()}` });
+  await verdictConsumer.connect();
+  await verdictConsumer.subscribe({ topics: [topology.sinks.verdicts_topic], fromBeginning: false });
+  await verdictConsumer.run({
+    eachMessage: async ({ message }) => {
+      if (!message.value) return;
+      const verdict = decodeVerdictEvent(message.value);
+      if (verdict.predictor_name !== spec.predictor) return;
+      verdicts.push(verdict);
+      if (!tty) say(`VERDICT ${verdict.decision.toUpperCase()}: ${verdict.reason}`);
+    },
+  });
   await sleep(1500); // let the worker and the view join their groups before traffic starts
 
   const controller = new AbortController();
@@ -135,6 +162,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     encoding: 'mixed',
     rate: options.rate,
     spec: { ...spec, drift: driftSteps },
+    ...(traffic.labels ? { labels: { topic: topology.sources.labels.topics?.[0] ?? 'labels', spec: traffic.labels } } : {}),
     signal: controller.signal,
     logger,
     onProgress: (progress) => {
@@ -147,7 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const window = topology.windows.current[0]!;
   let exitCode = 0;
   let lastLine = 0;
-  const schedule = (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).join(', ');
+  const schedule = scenario === 'canary' ? traffic.schedule : (options.drift.length > 0 ? options.drift : DEFAULT_DRIFT).join(', ');
   while (!controller.signal.aborted) {
     const now = Date.now();
     let status: StatusReport | undefined;
@@ -163,6 +191,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       schedule,
       status,
       events,
+      verdicts,
       metricsUrl,
       alertsTopic: topology.sinks.alerts_topic,
       warnings,
@@ -174,7 +203,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       const firing = status?.alerts.filter((alert) => alert.state === 'firing').length ?? 0;
       say(`${Math.round((now - started) / 1000)}s: ${sent} events sent, ${firing} alerts firing`);
     }
-    if (options.once) {
+    if (options.once && scenario === 'canary') {
+      const rollback = verdicts.find((verdict) => verdict.decision === 'rollback');
+      if (rollback) {
+        say(`demo complete: ${rollback.predictor_name}/${rollback.candidate_model_id} rolled back after ${rollback.evidence['candidate.labeled']} labels`);
+        break;
+      }
+      if (now - started > options.timeoutMs) {
+        say(`demo timed out after ${options.timeoutMs / 1000}s without a rollback verdict`);
+        exitCode = 1;
+        break;
+      }
+    } else if (options.once) {
       const fired = new Set(events.filter((event) => event.state === 'firing').map((event) => event.id));
       const resolved = new Set(events.filter((event) => event.state === 'resolved').map((event) => event.id));
       if (fired.size > 0 && [...fired].every((id) => resolved.has(id))) {
@@ -193,6 +233,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   controller.abort();
   await producing.catch(() => undefined);
   await alertConsumer.disconnect();
+  await verdictConsumer.disconnect();
   await worker.stop();
   await telemetry.close();
   await state.close();
@@ -201,6 +242,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   process.off('SIGTERM', onSignal);
   say(`demo stopped (full log: ${log.file}).`);
   say(`The stack keeps running: \`npx driftwatch stack down\` stops it; \`npx driftwatch status --topology ${options.topologyFile}\` shows the state.`);
-  if (exitCode !== 0) throw new DriftwatchError('DW_ERR_INTERNAL', 'the demo did not see every alert fire and resolve in time');
+  if (exitCode !== 0) throw new DriftwatchError('DW_ERR_INTERNAL', scenario === 'canary' ? 'the demo did not see the canary rolled back in time' : 'the demo did not see every alert fire and resolve in time');
   return exitCode;
 }

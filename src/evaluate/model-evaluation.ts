@@ -19,6 +19,8 @@ export interface WindowSummary {
 export interface EvaluationInput {
   predictor: string;
   model: string;
+  /** The model's role now (rules may match it); primary when absent. */
+  role?: string;
   features: readonly string[];
   windows: readonly WindowSummary[];
   reference: ModelSummary | null;
@@ -122,6 +124,7 @@ const needsReference = (statistic: StatisticName): boolean =>
  */
 export function evaluateModel(input: EvaluationInput): EvaluationResult {
   const { predictor, model, reference, now } = input;
+  const role = input.role ?? 'primary';
   const result: EvaluationResult = { model: [], prediction: [], features: new Map(), changes: [], active: new Map() };
   const windowByName = new Map(input.windows.map((window) => [window.name, window]));
   const defaultWindow = input.windows[0]!;
@@ -161,7 +164,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
   };
 
   // Model-level series.
-  const modelRules = input.rules.for({ predictor, model }, 'model');
+  const modelRules = input.rules.for({ predictor, model, role }, 'model');
   for (const window of input.windows) result.model.push(modelStatistics(window, reference, input.labelSampleRate));
   for (const rule of modelRules) {
     const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
@@ -182,7 +185,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     }));
     if (target === 'prediction') result.prediction = perWindow;
     else result.features.set(name, perWindow);
-    const rules = input.rules.for({ predictor, model, feature: name }, target);
+    const rules = input.rules.for({ predictor, model, role, feature: name }, target);
     for (const rule of rules) {
       const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
       const statistics = perWindow[input.windows.indexOf(window)]!;

@@ -4,6 +4,7 @@ import { globToRegExp } from '../evaluate/rules.ts';
 import { evaluateModel, labelablePredictions, performanceStatistics, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
 import type { ModelReader } from '../runtime/model-reader.ts';
 import type { SummaryState } from '../runtime/state.ts';
+import { comparisonStatuses, type ComparisonStatus } from './comparisons.ts';
 
 /** Version of the `status --json` document: bumped only if a field is renamed or removed (never so far). */
 export const STATUS_VERSION = 1;
@@ -28,6 +29,8 @@ export interface StatusReport {
   overflow: Record<string, number>;
   /** Labels by outcome since monitoring began, and how many wait for their prediction now. */
   labels?: { outcomes: Record<string, number>; pending: number };
+  /** Shadow and canary models against their baselines: the running state of each comparison, or its verdict. */
+  comparisons?: ComparisonStatus[];
 }
 
 export interface StatusSource {
@@ -210,7 +213,7 @@ export type AlertStatus = Pick<AlertEvent, 'id' | 'rule' | 'severity' | 'predict
 
 /** Reads every model's state from Redis, evaluates it as a worker would (without writing) and reports. */
 export async function buildStatus(
-  state: Pick<SummaryState, 'windows' | 'joins'>,
+  state: Pick<SummaryState, 'windows' | 'joins' | 'comparisons'>,
   reader: ModelReader,
   now: number,
   window: { name: string; duration: number },
@@ -220,7 +223,10 @@ export async function buildStatus(
   const models: ModelStatus[] = [];
   const alerts: AlertStatus[] = [];
   let refusedFeatures = 0;
-  const seen = await state.windows.models();
+  const registered = await state.windows.models();
+  // Each model's role now (its latest event's): a canary promoted to primary shows as a primary.
+  const roles = await state.windows.roles(registered.map((model) => model.key));
+  const seen = registered.map((model) => ({ ...model, role: roles.get(model.key) ?? model.role }));
   const selected = modelFilter(filter);
   // Overflow is for the whole key prefix, whatever the filter: the unselected models' refusals too.
   for (const entry of seen) if (!selected(entry)) refusedFeatures += (await state.windows.totals(entry.key)).refusedFeatures;
@@ -274,5 +280,6 @@ export async function buildStatus(
     dead_letters: counters.dlq,
     overflow: counters.overflow,
     labels: { outcomes: counters.labels, pending: await state.joins.pendingCount(await state.windows.partitions()) },
+    comparisons: await comparisonStatuses(state, seen),
   };
 }

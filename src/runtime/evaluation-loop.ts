@@ -7,6 +7,7 @@ import type { AlertSink } from '../sinks/alerts.ts';
 import type { ModelEntry } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { EvaluationMetrics } from '../telemetry/metrics.ts';
+import type { ComparisonRunner } from './comparison-runner.ts';
 import { ModelReader } from './model-reader.ts';
 import type { SummaryState } from './state.ts';
 
@@ -20,6 +21,8 @@ export interface EvaluationLoopDeps {
   clock: () => number;
   /** Sees each model's result as it is evaluated (benchmarks read them; the loop keeps none). */
   onEvaluated?: (entry: ModelEntry, result: EvaluationResult) => void;
+  /** Shadow/canary comparisons of the candidates this worker holds (absent: comparisons off). */
+  comparisons?: ComparisonRunner;
 }
 
 /** An outbox entry left this long was written by a worker that died before publishing it. */
@@ -75,7 +78,7 @@ export class EvaluationLoop {
     const { topology, workerId, state, metrics } = this.deps;
     const stopTimer = metrics.tickDuration.startTimer();
     const workers = await state.evaluation.heartbeat(workerId, now, topology.evaluation.lease);
-    const models = await state.windows.models();
+    const models = await this.modelsWithRoles();
     const share = Math.ceil(models.length / workers);
     this.held = await state.evaluation.claimLeases(workerId, models.map((model) => model.key), topology.evaluation.lease, share);
     const held = new Set(this.held);
@@ -87,7 +90,19 @@ export class EvaluationLoop {
       if (!held.has(entry.key)) continue;
       await this.evaluate(entry, now);
     }
+    await this.deps.comparisons?.tick(models, held, now);
     stopTimer();
+  }
+
+  /** The registered models with their roles now (a canary promoted to primary is a primary from its next event on). */
+  private async modelsWithRoles(): Promise<ModelEntry[]> {
+    const { windows } = this.deps.state;
+    const models = await windows.models();
+    const roles = await windows.roles(models.map((model) => model.key));
+    return models.map((model) => {
+      const role = roles.get(model.key);
+      return role === undefined || role === model.role ? model : { ...model, role };
+    });
   }
 
   private async evaluate(entry: ModelEntry, now: number): Promise<void> {

@@ -54,6 +54,7 @@ export class ModelReader {
     return {
       predictor: entry.predictor,
       model: entry.model,
+      role: entry.role,
       features,
       windows,
       reference: reference.summary,

@@ -26,6 +26,8 @@ export const STACK_TOPICS: readonly TopicSpec[] = [
   // key = incident id: compaction keeps the latest state of every incident.
   { topic: 'driftwatch.alerts', numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   { topic: 'driftwatch.dlq', numPartitions: 3 },
+  // key = predictor/candidate model: compaction keeps each candidate's verdict.
+  { topic: 'driftwatch.verdicts', numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
 ];
 
 const kafkaPom = (ctx: StackContext): string => join(ctx.paths.templates, 'kafka', 'pom.xml');

@@ -2,7 +2,7 @@ import { ByteReader, ByteWriter } from '../sketch/index.ts';
 import type { RedisClient } from './connection.ts';
 import type { Compactor } from './compaction.ts';
 import type { JoinStore, JoinWrite } from './join-store.ts';
-import { partitionName, type KeyLayout, type Resolution } from './keys.ts';
+import { partitionName, type KeyLayout, type ModelKeys, type Resolution } from './keys.ts';
 import { UnitBatch, type UnitWriter } from './units.ts';
 
 export interface ResolutionSpec {
@@ -32,6 +32,16 @@ export interface ModelWrite {
   features: ReadonlyMap<string, number>;
   /** Encoded summary per fine bucket start. */
   buckets: readonly { start: number; bytes: Buffer }[];
+  /** Per role the model's events had here, their latest sent_at (the model's role now is that of its latest event). */
+  roles?: ReadonlyMap<string, number>;
+}
+
+/** Pairs completed in one write for one shadow model (join/plan-pairs.ts): encoded PairSummary per fine bucket start. */
+export interface ModelPairWrite {
+  key: string;
+  /** The first offset of the messages that completed them: the part applies with the model's own, under the same watermark. */
+  firstOffset: number;
+  buckets: readonly { start: number; bytes: Buffer }[];
 }
 
 /** One partition batch of predictions: the models' deltas, the join records, the partition's counters. */
@@ -43,6 +53,8 @@ export interface PredictionWrite {
   last: number;
   models: readonly ModelWrite[];
   joins: readonly JoinWrite[];
+  /** Paired predictions, per shadow model (which may have no events of its own here). */
+  pairs?: readonly ModelPairWrite[];
   deadLetters: ReadonlyMap<string, number>;
   overflowModelEvents: number;
 }
@@ -122,11 +134,21 @@ export class BatchStore {
     const registration = this.registration(batch, write.models, write.topic, write.partition);
     this.joins.addWriteUnits(batch, write.joins, 0);
     const field = partitionName(write.topic, write.partition);
+    // A model's pairs go in its own unit (one watermark guards both); a shadow with pairs only gets one of its own.
+    const pairs = new Map((write.pairs ?? []).map((pair) => [pair.key, pair]));
+    const appendPairs = (ops: UnitWriter, keys: ModelKeys, pair: ModelPairWrite | undefined) => {
+      for (const { start, bytes } of pair?.buckets ?? []) this.appendBucket(ops, (resolution, at) => keys.pairs(resolution, at), start, bytes);
+    };
     const modelUnits = write.models.map((model) => {
       const keys = this.keys.model(model.key);
-      const { ops, handle } = batch.unit(keys.tag, { kind: 'after', key: keys.watermarks, field, first: model.firstOffset, last: write.last });
+      const pair = pairs.get(model.key);
+      pairs.delete(model.key);
+      const first = pair ? Math.min(model.firstOffset, pair.firstOffset) : model.firstOffset;
+      const { ops, handle } = batch.unit(keys.tag, { kind: 'after', key: keys.watermarks, field, first, last: write.last });
       ops.increment(keys.totals, 'n', model.count);
       if (model.errors > 0) ops.increment(keys.totals, 'err', model.errors);
+      for (const [role, at] of model.roles ?? []) ops.greatest(keys.totals, `r:${role}`, at);
+      appendPairs(ops, keys, pair);
       const known = this.admitted.get(model.key);
       for (const [feature, logged] of model.features) {
         if (known?.has(feature)) {
@@ -140,6 +162,12 @@ export class BatchStore {
       for (const { start, bytes } of model.buckets) this.appendBucket(ops, (resolution, at) => keys.bucket(resolution, at), start, bytes);
       return { model: model.key, handle };
     });
+    for (const pair of pairs.values()) {
+      const keys = this.keys.model(pair.key);
+      const { ops, handle } = batch.unit(keys.tag, { kind: 'after', key: keys.watermarks, field, first: pair.firstOffset, last: write.last });
+      appendPairs(ops, keys, pair);
+      modelUnits.push({ model: pair.key, handle });
+    }
     const state = this.keys.partition(write.topic, write.partition);
     const partition = batch.unit(state.tag, { kind: 'after', key: state.state, field: 'wm', first: write.first, last: write.last }, 1);
     for (const [code, count] of write.deadLetters) partition.ops.increment(state.state, `dlq:${code}`, count);

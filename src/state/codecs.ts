@@ -8,9 +8,11 @@ export interface SummaryCodec<T> {
   encode(value: T): Buffer;
 }
 
-export interface StateCodecs<S, P> {
+export interface StateCodecs<S, P, Q = unknown> {
   /** Per-model bucket summaries (features, prediction, latency, counts). */
   summary: SummaryCodec<S>;
   /** Per-model online performance (labels joined to predictions). */
   performance: SummaryCodec<P>;
+  /** Per-shadow paired predictions (a shadow's answers beside its primary's to the same requests). */
+  pairs: SummaryCodec<Q>;
 }

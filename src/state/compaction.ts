@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SummaryCodec } from './codecs.ts';
 import type { RedisClient } from './connection.ts';
-import { isPerformanceList } from './keys.ts';
+import { isPairList, isPerformanceList } from './keys.ts';
 
 const COMPACTIONS_IN_FLIGHT = 2;
 const MAX_QUEUED_COMPACTIONS = 10_000;
@@ -24,7 +24,7 @@ export class Compactor {
 
   constructor(
     private readonly client: RedisClient,
-    private readonly codecs: { summary: SummaryCodec<unknown>; performance: SummaryCodec<unknown> },
+    private readonly codecs: { summary: SummaryCodec<unknown>; performance: SummaryCodec<unknown>; pairs: SummaryCodec<unknown> },
     private readonly onError: (key: string, error: unknown) => void,
   ) {}
 
@@ -49,7 +49,7 @@ export class Compactor {
   async compact(key: string): Promise<boolean> {
     const blobs = await this.client.lrangeBuffer(key, 0, -1);
     if (blobs.length < 2) return false;
-    const codec = isPerformanceList(key) ? this.codecs.performance : this.codecs.summary;
+    const codec = isPerformanceList(key) ? this.codecs.performance : isPairList(key) ? this.codecs.pairs : this.codecs.summary;
     const merged = codec.encode(codec.merge(blobs));
     return (await this.client.dwCompactList(key, blobs.length, merged, sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!))) === 1;
   }

@@ -17,6 +17,9 @@ declare module 'ioredis' {
     dwRenewLease(lease: string, worker: string, ttlMs: number): Result<number, Context>;
     dwAlertTransitions(lease: string, alerts: string, outbox: string, ...args: string[]): Result<number, Context>;
     dwAckOutbox(outbox: string, published: string, entry: string, idState: string, now: number, keepMs: number): Result<number, Context>;
+    dwPairRequests(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<(string | number)[], Context>;
+    dwComparisonState(lease: string, comparison: string, verdict: string, worker: string, state: string, stateTtlMs: number, event: string, auditTtlMs: number): Result<number, Context>;
+    dwAckVerdict(verdict: string, now: number): Result<number, Context>;
   }
 }
 
@@ -55,7 +58,7 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
         enableAutoPipelining: true,
         // ioredis routes an auto-pipelined script by its first argument, which for these is the key count,
         // not a key: they are sent on their own (still concurrently), routed by their keys.
-        autoPipeliningIgnoredCommands: ['dwApplyUnits', 'dwClaimJoins'],
+        autoPipeliningIgnoredCommands: ['dwApplyUnits', 'dwClaimJoins', 'dwPairRequests'],
         enableOfflineQueue: true,
         clusterRetryStrategy: backoff,
         retryDelayOnFailover: 200,
@@ -75,5 +78,8 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
   client.defineCommand('dwRenewLease', { numberOfKeys: 1, lua: script('renew-lease') });
   client.defineCommand('dwAlertTransitions', { numberOfKeys: 3, lua: script('alert-transitions') });
   client.defineCommand('dwAckOutbox', { numberOfKeys: 2, lua: script('ack-outbox') });
+  client.defineCommand('dwPairRequests', { lua: script('pair-requests') });
+  client.defineCommand('dwComparisonState', { numberOfKeys: 3, lua: script('comparison-state') });
+  client.defineCommand('dwAckVerdict', { numberOfKeys: 1, lua: script('ack-verdict') });
   return connection;
 }

@@ -5,7 +5,8 @@
  *
  * Per model, tag {p|m|<modelKey>} — everything ingest and evaluation do to one model is one slot:
  *   :features                 HASH  feature → "1": the monitored features (capped in Lua)
- *   :totals                   HASH  n, err, lab, f:<feature>, of (features refused) — exact since monitoring began
+ *   :totals                   HASH  n, err, lab, f:<feature>, of (features refused) — exact since monitoring began;
+ *                                   r:<role> → the latest sent_at seen with that role (the model's role now: the latest)
  *   :b:<res>:<start>          LIST  encoded ModelSummary deltas of one bucket (TTL = keep)
  *   :perf:<res>:<start>       LIST  encoded PerformanceSummary deltas of one prediction-time bucket (TTL = keep)
  *   :wm                       HASH  <topic>/<partition> → last offset written for this model (exactly once);
@@ -15,6 +16,9 @@
  *   :alerts                   HASH  rule|feature → JSON alert state (pending or firing)
  *   :outbox                   LIST  alert events written with their state, not yet on Kafka
  *   :published                ZSET  id:state of alert events Kafka acknowledged → time
+ *   :pairs:<res>:<start>      LIST  encoded PairSummary deltas (a shadow's predictions paired with its primary's) (TTL = keep)
+ *   :comparison               STRING JSON state of the candidate's comparison with its baseline (TTL: coarse keep)
+ *   :verdict                  HASH  event (the verdict event JSON), published_at — the audit record and outbox (TTL: audit_ttl)
  * Per source partition, tag {p|p|<topic>/<partition>}:
  *   :state                    HASH  wm (last offset applied), seq (label commits), dlq:<code>, overflow:<kind>, label:<outcome>
  *   :pending                  ZSET  labels waiting for their prediction (JSON) → arrival time (ms)
@@ -22,6 +26,9 @@
  * Per join shard, tag {p|j|<shard>}:
  *   :join:<slot>              HASH  prediction id → join record, or "L" + label source hash + record once claimed;
  *                                   per sent_at slot (expires with its slot: join/slots.ts)
+ * Per pair shard, tag {p|q|<shard>}:
+ *   :pair:<slot>              HASH  predictor NUL request id → MessagePack entries of the predictions of that request
+ *                                   (pair-requests.lua); per sent_at slot, expiring with it
  * Global, tag {p}:
  *   :models                   HASH  modelKey → JSON {predictor, model, role}
  *   :workers                  ZSET  worker id → last heartbeat (ms)
@@ -39,8 +46,11 @@ export interface ModelKeys {
   alerts: string;
   outbox: string;
   published: string;
+  comparison: string;
+  verdict: string;
   bucket(resolution: Resolution, start: number): string;
   performance(resolution: Resolution, start: number): string;
+  pairs(resolution: Resolution, start: number): string;
 }
 
 export interface PartitionKeys {
@@ -80,8 +90,11 @@ export class KeyLayout {
       alerts: `${tag}:alerts`,
       outbox: `${tag}:outbox`,
       published: `${tag}:published`,
+      comparison: `${tag}:comparison`,
+      verdict: `${tag}:verdict`,
       bucket: (resolution, start) => `${tag}:b:${resolution}:${start}`,
       performance: (resolution, start) => `${tag}:perf:${resolution}:${start}`,
+      pairs: (resolution, start) => `${tag}:pairs:${resolution}:${start}`,
     };
   }
 
@@ -97,6 +110,13 @@ export class KeyLayout {
     return `${this.joinShardTag(shard)}:join:${slot}`;
   }
 
+  pairShardTag(shard: number): string {
+    return `{${this.prefix}|q|${shard}}`;
+  }
+  pairSlot(slot: number, shard: number): string {
+    return `${this.pairShardTag(shard)}:pair:${slot}`;
+  }
+
   /** SCAN patterns that find every key of this prefix and of no other. */
   patterns(): string[] {
     return [`${escapeGlob(this.root)}*`, `${escapeGlob(`{${this.prefix}|`)}*`];
@@ -109,6 +129,7 @@ export function tagOf(key: string): string {
 }
 
 export const isPerformanceList = (key: string): boolean => key.includes('}:perf:');
+export const isPairList = (key: string): boolean => key.includes('}:pairs:');
 
 export function partitionName(topic: string, partition: number): string {
   return `${topic}/${partition}`;

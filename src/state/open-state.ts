@@ -1,12 +1,14 @@
 import type { Cluster } from 'ioredis';
 import { BaselineStore } from './baseline-store.ts';
 import { BatchStore } from './batch-store.ts';
+import { ComparisonStore } from './comparison-store.ts';
 import type { StateCodecs } from './codecs.ts';
 import { Compactor } from './compaction.ts';
 import { connect, type ConnectionSpec, type RedisClient } from './connection.ts';
 import { EvaluationStore } from './evaluation-store.ts';
 import { JoinStore } from './join-store.ts';
 import { KeyLayout } from './keys.ts';
+import { PairStore } from './pair-store.ts';
 import { WindowStore } from './window-store.ts';
 
 /** The state section of a topology, as far as the state layer needs it. */
@@ -20,6 +22,8 @@ export interface StateSpec extends ConnectionSpec {
 export interface StateOptions {
   /** windows.max_future: join records this far ahead are accepted, so labels look that far ahead. */
   maxFutureMs: number;
+  /** Pair entries of shadow and primary predictions live this long (topology comparisons.pair_ttl; default 10 min). */
+  pairTtlMs?: number;
   /** A bucket list this long is compacted (default 16). */
   compactAt?: number;
   /** Commands fail after this many reconnect attempts instead of waiting (CLI commands); null: wait. */
@@ -48,11 +52,13 @@ export interface StateAdmin {
   settleCompactions(): Promise<void>;
 }
 
-export interface State<S, P> {
+export interface State<S, P, Q = unknown> {
   readonly keys: KeyLayout;
   batches: BatchStore;
-  windows: WindowStore<S, P>;
+  windows: WindowStore<S, P, Q>;
   joins: JoinStore;
+  pairs: PairStore;
+  comparisons: ComparisonStore;
   evaluation: EvaluationStore;
   baselines: BaselineStore;
   health: StateHealth;
@@ -64,12 +70,12 @@ export interface State<S, P> {
  * The state front: one connection (a single Redis or a Redis Cluster, by `cluster_nodes`) and the
  * stores a worker, a command or a test needs. Nothing outside src/state touches the Redis client.
  */
-export function openState<S, P>(spec: StateSpec, codecs: StateCodecs<S, P>, options: StateOptions): State<S, P> {
+export function openState<S, P, Q>(spec: StateSpec, codecs: StateCodecs<S, P, Q>, options: StateOptions): State<S, P, Q> {
   const connection = connect(spec, options.maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest: options.maxRetriesPerRequest });
   const { client, cluster } = connection;
   const keys = new KeyLayout(spec.key_prefix);
   const { fine, coarse } = spec.retention;
-  const compactor = new Compactor(client, codecs as StateCodecs<unknown, unknown>, options.onCompactionError ?? (() => undefined));
+  const compactor = new Compactor(client, codecs as StateCodecs<unknown, unknown, unknown>, options.onCompactionError ?? (() => undefined));
   const joins = new JoinStore(client, keys, cluster, { ttlMs: spec.label_join_ttl, maxFutureMs: options.maxFutureMs });
   const resolutions = { fine: { bucketMs: fine.bucket, keepMs: fine.keep }, coarse: { bucketMs: coarse.bucket, keepMs: coarse.keep } };
   const batches = new BatchStore(client, keys, cluster, joins, compactor, {
@@ -92,6 +98,8 @@ export function openState<S, P>(spec: StateSpec, codecs: StateCodecs<S, P>, opti
     batches,
     windows: new WindowStore(client, keys, codecs, resolutions),
     joins,
+    pairs: new PairStore(client, keys, cluster, options.pairTtlMs ?? 600_000),
+    comparisons: new ComparisonStore(client, keys),
     evaluation: new EvaluationStore(client, keys),
     baselines: new BaselineStore(client, keys),
     health: {

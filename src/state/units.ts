@@ -63,6 +63,10 @@ export class UnitWriter {
   deleteField(key: string, field: string): this {
     return this.op('D', this.call.ref(key), field);
   }
+  /** HSET key field value, if value is greater than the number it holds (or it holds none). */
+  greatest(key: string, field: string, value: number): this {
+    return this.op('G', this.call.ref(key), field, value);
+  }
 }
 
 class Call {

@@ -4,6 +4,8 @@ import type { RedisClient } from './connection.ts';
 import type { KeyLayout, Resolution } from './keys.ts';
 
 const WRITE_BACKS_IN_FLIGHT = 8;
+const ROLES = ['primary', 'shadow', 'canary'] as const;
+const ROLE_FIELDS = ROLES.map((role) => `r:${role}`);
 
 export interface ModelEntry {
   key: string;
@@ -34,13 +36,13 @@ export interface PartitionCounters {
  * summaries and performance over any span, and the sources' counters. A model's reads are all on its
  * own hash tag: on a cluster they go to one master, pipelined.
  */
-export class WindowStore<S, P> {
+export class WindowStore<S, P, Q = unknown> {
   private writeBacksInFlight = 0;
 
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
-    private readonly codecs: StateCodecs<S, P>,
+    private readonly codecs: StateCodecs<S, P, Q>,
     private readonly resolutions: Record<Resolution, { bucketMs: number }>,
   ) {}
 
@@ -57,6 +59,25 @@ export class WindowStore<S, P> {
         return { key, predictor: meta.predictor, model: meta.model, role: meta.role };
       })
       .sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /**
+   * Each model's role now: the role of its latest event (by sent_at), kept per role in its totals by
+   * ingest; models written before roles were kept there have none (the registry's role at first sight stands).
+   */
+  async roles(models: readonly string[]): Promise<Map<string, string>> {
+    const replies = await Promise.all(models.map((model) => this.client.hmget(this.keys.model(model).totals, ...ROLE_FIELDS)));
+    const roles = new Map<string, string>();
+    models.forEach((model, i) => {
+      let latest = -1;
+      replies[i]!.forEach((value, r) => {
+        if (value !== null && Number(value) > latest) {
+          latest = Number(value);
+          roles.set(model, ROLES[r]!);
+        }
+      });
+    });
+    return roles;
   }
 
   async totals(model: string): Promise<Totals> {
@@ -102,6 +123,15 @@ export class WindowStore<S, P> {
     const lists: string[] = [];
     for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) lists.push(keys.performance(resolution, start));
     return this.codecs.performance.merge((await this.lists(lists)).flat());
+  }
+
+  /** The merged pairs of a shadow model's predictions made in [from, to) at one resolution. */
+  async pairs(model: string, resolution: Resolution, from: number, to: number): Promise<Q> {
+    const { bucketMs } = this.resolutions[resolution];
+    const keys = this.keys.model(model);
+    const lists: string[] = [];
+    for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) lists.push(keys.pairs(resolution, start));
+    return this.codecs.pairs.merge((await this.lists(lists)).flat());
   }
 
   /** The source partitions written so far, as topic and partition. */

@@ -124,7 +124,7 @@ describe('deploy/: dashboards and alerting rules against a real Prometheus', () 
     await producer.connect();
     await producer.send({ topic: topics.predictions, messages: [{ value: Buffer.from('not an event') }] });
     await producer.disconnect();
-    const traffic = (spec: TrafficSpec, seed: number, drift: string[]) =>
+    const traffic = (spec: TrafficSpec, seed: number, drift: string[], deployments: TrafficSpec['deployments'] = []) =>
       produceTraffic({
         brokers: ENDPOINTS.brokers,
         registryUrl: ENDPOINTS.registryUrl,
@@ -132,10 +132,11 @@ describe('deploy/: dashboards and alerting rules against a real Prometheus', () 
         encoding: 'mixed',
         rate: 250,
         durationMs: 25_000,
-        spec: { ...spec, drift: drift.map(parseDriftStep) },
+        spec: { ...spec, drift: drift.map(parseDriftStep), deployments },
         labels: { topic: topics.labels, spec: { ...labelSpec, seed } },
       });
-    await Promise.all([traffic(classifier, 3, ['n2:mean+2sd@3s']), traffic(regression, 4, [])]);
+    // A canary beside the classifier's primary: the comparison row's series.
+    await Promise.all([traffic(classifier, 3, ['n2:mean+2sd@3s'], [{ model: 'eta-v2', role: 'canary', share: 0.1 }]), traffic(regression, 4, [])]);
 
     const query = async (expr: string) => {
       const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);

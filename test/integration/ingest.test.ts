@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import { DEFAULT_TRAFFIC, TrafficGenerator } from '../../src/produce/traffic.ts'
 import { buildStatus } from '../../src/report/status.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts';
-import { createTestTopics, ENDPOINTS, groupLag, STATE_MODES, testKafka, testNames, testTopology, testTopologyDocument, uniqueName, waitFor, WorkerProcesses, writeTopology } from '../kit/index.ts';
+import { createTestTopics, groupLag, schemaIdFor, STATE_MODES, testKafka, testNames, testTopology, testTopologyDocument, uniqueName, waitFor, WorkerProcesses, writeTopology } from '../kit/index.ts';
 
 const TOTAL_VALID = 100_000;
 const CHUNKS = 20;
@@ -56,8 +55,7 @@ describe.each(STATE_MODES)('ingest (%s Redis): stateless workers, exactly-once c
   });
 
   it('counts every valid event exactly once across a kill -9, and dead-letters every invalid one with its reason', async () => {
-    const registry = new SchemaRegistry({ host: ENDPOINTS.registryUrl });
-    const schemaId = await registry.getLatestSchemaId('predictions-value');
+    const schemaId = await schemaIdFor(names.topics.predictions);
     const type = predictionType();
     const generator = new TrafficGenerator({ ...DEFAULT_TRAFFIC, seed: 42, models: 4, missingRate: 0.03, defaultRate: 0.05 });
     const truth: Truth = { perModel: new Map(), nulls: new Map(), defaults: new Map(), n0: [] };

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import type { Admin, Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,7 +18,7 @@ import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
 import { exactClassification, exactRegression } from '../kit/exact-performance.ts';
-import { createTestTopics, ENDPOINTS, groupLag, rawRedis, scanKeys, STATE_MODES, testKafka, testNames, testTopology, uniqueName, waitFor, type StateMode } from '../kit/index.ts';
+import { createTestTopics, groupLag, rawRedis, schemaIdFor, scanKeys, STATE_MODES, testKafka, testNames, testTopology, uniqueName, waitFor, type StateMode } from '../kit/index.ts';
 
 /** One test's world: its own topics, group, key prefix and an in-process worker. */
 interface Harness {
@@ -50,8 +49,8 @@ async function harness(mode: StateMode, name: string, document: Record<string, u
     labels: { retry_interval: '500ms', ...labels },
   });
   if (!schemaIds) {
-    const registry = new SchemaRegistry({ host: ENDPOINTS.registryUrl });
-    schemaIds = { prediction: await registry.getLatestSchemaId('predictions-value'), label: await registry.getLatestSchemaId('labels-value') };
+    // A subject of the tests' own: the stack's predictions-value may hold another checkout's version.
+    schemaIds = { prediction: await schemaIdFor('driftwatch-tests-predictions'), label: await schemaIdFor('driftwatch-tests-labels', 'label') };
   }
   const ids = schemaIds;
   const admin = kafka.admin();

@@ -105,3 +105,30 @@ export function exactRegression(samples: readonly LabeledPrediction[]): { mae: n
   }
   return { mae: abs / samples.length, rmse: Math.sqrt(squared / samples.length), bias: sum / samples.length };
 }
+
+/** Spearman's rank correlation of all pairs, exactly (average ranks for ties): the truth PairStats is held to. */
+export function exactSpearman(x: readonly number[], y: readonly number[]): number {
+  const ranks = (values: readonly number[]) => {
+    const order = values.map((value, i) => [value, i] as const).sort((a, b) => a[0] - b[0]);
+    const out = new Array<number>(values.length);
+    for (let start = 0; start < order.length; ) {
+      let end = start;
+      while (end + 1 < order.length && order[end + 1]![0] === order[start]![0]) end++;
+      for (let k = start; k <= end; k++) out[order[k]![1]] = (start + end) / 2 + 1;
+      start = end + 1;
+    }
+    return out;
+  };
+  const rx = ranks(x);
+  const ry = ranks(y);
+  const mean = (x.length + 1) / 2;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < x.length; i++) {
+    sxy += (rx[i]! - mean) * (ry[i]! - mean);
+    sxx += (rx[i]! - mean) ** 2;
+    syy += (ry[i]! - mean) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}

@@ -4,7 +4,7 @@
  */
 export { ENDPOINTS, STATE_MODES, stateAddress, uniqueName, type StateMode } from './endpoints.ts';
 export { testNames, testTopology, testTopologyDocument, writeTopology, type TestNames } from './topology.ts';
-export { collectAlerts, createTestTopics, createTopics, groupLag, testKafka } from './kafka.ts';
+export { collectAlerts, collectVerdicts, createTestTopics, createTopics, groupLag, schemaIdFor, testKafka } from './kafka.ts';
 export { waitFor } from './wait.ts';
 export { loadGeneratedBaselines } from './baselines.ts';
 export { WorkerProcesses } from './workers.ts';

@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
+import { LABEL_SCHEMA_FILE } from '../../src/produce/labels.ts';
+import { registerSchema } from '../../src/sinks/register-schema.ts';
+import { registryConnection } from '../../src/sources/registry-client.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
+import type { VerdictEvent } from '../../src/evaluate/verdict-event.ts';
 import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
+import { decodeVerdictEvent } from '../../src/sinks/verdicts.ts';
 import { ENDPOINTS, uniqueName } from './endpoints.ts';
 
 export function testKafka(clientId = uniqueName('test')): Kafka {
@@ -23,6 +30,15 @@ export async function groupLag(admin: Admin, groupId: string, topic: string): Pr
   return lag;
 }
 
+/**
+ * The registry id of the prediction-log (or label) schema this checkout encodes with, registered under
+ * the topic's own subject: a producer names the schema of its bytes, never the subject's latest version
+ * (which another checkout on the shared stack may have moved on).
+ */
+export async function schemaIdFor(topic: string, schema: 'prediction' | 'label' = 'prediction'): Promise<number> {
+  return registerSchema(registryConnection({ registry_url: ENDPOINTS.registryUrl, registry: {} }), `${topic}-value`, readFileSync(schema === 'prediction' ? PREDICTION_SCHEMA_FILE : LABEL_SCHEMA_FILE, 'utf8'));
+}
+
 /** Collects every alert event on a topic, from its beginning, until stopped. */
 export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ events: AlertEvent[]; stop: () => Promise<void> }> {
   const consumer: Consumer = kafka.consumer({ groupId: uniqueName('alerts-reader') });
@@ -32,6 +48,19 @@ export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ even
   await consumer.run({
     eachMessage: async ({ message }) => {
       if (message.value) events.push(decodeAlertEvent(message.value));
+    },
+  });
+  return { events, stop: () => consumer.disconnect() };
+}
+
+/** Collects every verdict event on a topic, from its beginning, with its key, into `events`, until stopped. */
+export async function collectVerdicts(kafka: Kafka, topic: string, events: (VerdictEvent & { key: string })[] = []): Promise<{ events: (VerdictEvent & { key: string })[]; stop: () => Promise<void> }> {
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('verdicts-reader') });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.value) events.push({ ...decodeVerdictEvent(message.value), key: message.key?.toString() ?? '' });
     },
   });
   return { events, stop: () => consumer.disconnect() };

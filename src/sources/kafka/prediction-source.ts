@@ -1,6 +1,7 @@
-import { Admission, planPredictions, type AggregatorOptions, type PredictionPlan } from '../../aggregate/index.ts';
+import { Admission, modelKey, planPredictions, type AggregatorOptions, type PredictionPlan } from '../../aggregate/index.ts';
 import { validatePrediction, type ValidationLimits } from '../../decode/index.ts';
 import type { PredictionEvent } from '../../events.ts';
+import { pairEntryOf, planPairs, type CompletedPair } from '../../join/index.ts';
 import type { State } from '../../state/index.ts';
 import type { BulkHistogramChild } from '../../telemetry/bulk-histogram.ts';
 import type { IngestMetrics } from '../../telemetry/metrics.ts';
@@ -13,7 +14,12 @@ export interface PredictionSourceDeps {
   aggregation: AggregatorOptions;
   /** Keep join records for labels at this sample rate (topology `labels`); undefined = labels are off. */
   joinSampleRate: number | undefined;
+  /** Pair shadows' predictions with their primaries' by request_id (topology `comparisons`); absent = off. */
+  pairs?: State<unknown, unknown>['pairs'];
 }
+
+/** Per event of a batch, the pairs it completed (undefined: none, or it takes no part). */
+type Completed = (readonly CompletedPair[] | undefined)[];
 
 /**
  * Prediction logs: validated events → per model an exact count and a summary per fine bucket (and the
@@ -21,7 +27,7 @@ export interface PredictionSourceDeps {
  * A model found already written up to some offset (a crashed or zombie writer's partial write on a
  * cluster) is planned again with only its events above that.
  */
-export class PredictionSource implements BatchSource<PredictionEvent, undefined, PredictionPlan> {
+export class PredictionSource implements BatchSource<PredictionEvent, Completed | undefined, PredictionPlan> {
   readonly name = 'predictions';
   private readonly admission: Admission;
   /** Serving-latency histogram children by predictor, then model: no key string per event. */
@@ -36,12 +42,35 @@ export class PredictionSource implements BatchSource<PredictionEvent, undefined,
     return validatePrediction(record, now, this.deps.limits);
   }
 
-  async prepare(): Promise<undefined> {
-    return undefined;
+  /** Enters the batch's primaries and shadows with a request id into their requests' entries (pair-requests.lua). */
+  async prepare(events: readonly Positioned<PredictionEvent>[], context: WriteContext): Promise<Completed | undefined> {
+    const { pairs } = this.deps;
+    if (!pairs) return undefined;
+    const wanted = events.flatMap(({ offset, event }, i) => {
+      const entry = pairEntryOf(event);
+      return entry ? [{ i, offset, event, entry }] : [];
+    });
+    if (wanted.length === 0) return undefined;
+    const found = await pairs.pair(
+      wanted.map(({ offset, event, entry }) => ({
+        field: entry.field,
+        model: modelKey(event.predictor_name, event.model_id),
+        role: entry.role,
+        // The message's position, as the runner names it: the same for every worker that replays it.
+        source: `${context.topic}/${context.partition}/${offset}`,
+        value: entry.value,
+        sentAt: event.sent_at,
+      })),
+    );
+    const completed: Completed = events.map(() => undefined);
+    wanted.forEach(({ i }, j) => (completed[i] = found[j]));
+    return completed;
   }
 
-  plan(events: readonly Positioned<PredictionEvent>[], _prepared: undefined, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
-    return planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors });
+  plan(events: readonly Positioned<PredictionEvent>[], completed: Completed | undefined, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
+    const plan = planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors });
+    if (completed) plan.pairs = planPairs(events, completed, this.deps.aggregation.bucketMs, floors);
+    return plan;
   }
 
   async apply(plan: PredictionPlan, context: WriteContext): Promise<ApplyResult> {
@@ -54,6 +83,7 @@ export class PredictionSource implements BatchSource<PredictionEvent, undefined,
       last: range.last,
       models: plan.models,
       joins: plan.joins,
+      ...(plan.pairs ? { pairs: plan.pairs } : {}),
       deadLetters: context.deadLetters,
       overflowModelEvents: plan.overflowModelEvents,
     });

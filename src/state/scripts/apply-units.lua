@@ -25,12 +25,14 @@
 --   Q zset score member     ZADD a waiting label
 --   W key blob              HSET key <the unit's seq> blob (a label commit's journal entry)
 --   D key field             HDEL
+--   G key field n           HSET key field n if n is greater than what it holds (a model's last-seen
+--                           time per role: the latest write wins whatever order batches land in)
 -- ARGV[3] = the number of units; then per unit: its guard, its op count, its ops.
 -- Returns {statuses, infos, long keys (indexes), refused features}: status 1 = applied (info: the
 -- unit's seq when numbered), 0 = refused by its guard (info: the stored value), 2 = a check failed
 -- (info: the op's position).
 
-local ARITY = {L = 4, I = 4, N = 4, M = 3, F = 4, T = 5, H = 4, P = 3, Q = 4, W = 3, D = 3}
+local ARITY = {L = 4, I = 4, N = 4, M = 3, F = 4, T = 5, H = 4, P = 3, Q = 4, W = 3, D = 3, G = 4}
 local GUARD_ARITY = {N = 1, A = 5, S = 4, C = 6, X = 3}
 local n = #ARGV
 local units = tonumber(ARGV[3])
@@ -131,6 +133,8 @@ for u = 1, units do
       redis.call('HSET', key, seq, ARGV[i + 2])
     elseif op == 'D' then
       redis.call('HDEL', key, ARGV[i + 2])
+    elseif op == 'G' then
+      if tonumber(redis.call('HGET', key, ARGV[i + 2]) or '-1') < tonumber(ARGV[i + 3]) then redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3]) end
     end
     i = i + ARITY[op]
   end

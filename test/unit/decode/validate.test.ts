@@ -18,8 +18,15 @@ describe('validatePrediction', () => {
     const result = validatePrediction(valid, NOW);
     expect(result).toEqual({
       ok: true,
-      event: { ...valid, role: 'primary', prediction_scores: null, error: null },
+      event: { ...valid, role: 'primary', prediction_scores: null, error: null, request_id: null },
     });
+  });
+
+  it('keeps the optional request_id (schema version 2) and accepts events without it (version 1)', () => {
+    const paired = validatePrediction({ ...valid, request_id: 'req-7' }, NOW);
+    expect(paired.ok && paired.event.request_id).toBe('req-7');
+    const unpaired = validatePrediction({ ...valid, request_id: null }, NOW);
+    expect(unpaired.ok && unpaired.event.request_id).toBeNull();
   });
 
   it('accepts ISO-8601 times from JSON producers', () => {
@@ -45,6 +52,8 @@ describe('validatePrediction', () => {
     [{ ...valid, default_values_used: [1] }, 'DW_ERR_VALIDATION', 'default_values_used'],
     [{ ...valid, latency_ms: -1 }, 'DW_ERR_VALUE', 'negative'],
     [{ ...valid, error: 500 }, 'DW_ERR_VALIDATION', 'error'],
+    [{ ...valid, request_id: 42 }, 'DW_ERR_VALIDATION', 'request_id'],
+    [{ ...valid, request_id: '' }, 'DW_ERR_VALIDATION', 'request_id'],
     ['a string', 'DW_ERR_VALIDATION', 'not an object'],
   ])('rejects %j with %s', (input, code, words) => {
     const result = validatePrediction(input, NOW);
