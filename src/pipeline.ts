@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Topology, TopicSelection } from './config/topology.ts';
+import { DEFAULT_LIMITS } from './decode/index.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
 import { EvaluationLoop, type EvaluationLoopDeps } from './runtime/evaluation-loop.ts';
@@ -91,10 +92,10 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
     },
   });
   const limits = {
+    ...DEFAULT_LIMITS,
     allowedLatenessMs: topology.windows.allowed_lateness,
     maxFutureMs: topology.windows.max_future,
     maxFeatures: topology.sources.max_features_per_event,
-    maxIdLength: 256,
     maxMessageBytes: topology.sources.max_message_bytes,
   };
   const labelsOn = topology.labels.enabled;
