@@ -7,12 +7,12 @@ import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { retry } from '../retry.ts';
-import { KAFKA_BROKERS, KAFKA_CONTROLLER_PORT, KAFKA_HOST, ensureTopics, kafkaDriver, type TopicResult } from './kafka.ts';
+import { KAFKA_BROKERS, KAFKA_HOST, createKafkaDriver, ensureTopics, kafkaDriver, type TopicResult } from './kafka.ts';
 import { withStackLock } from './lock.ts';
 import { portOpen } from './net.ts';
 import { stackPaths, type ServiceName, type StackPaths } from './paths.ts';
-import { livePid, logTail, processMemory, removePidFile, stopProcess, writePidFile, type Memory } from './process.ts';
-import { REDIS_URL, redisDriver } from './redis.ts';
+import { livePid, logTail, processMemory, removePidFile, stopProcess, writePidFile, type Memory, type PidRecord } from './process.ts';
+import { REDIS_HOST, REDIS_URL, createRedisDriver, redisDriver } from './redis.ts';
 import { REDIS_CLUSTER_NODES, redisClusterDataDir, redisClusterDown, redisClusterStatus, redisClusterUp, type RedisClusterUpResult } from './redis-cluster.ts';
 import { REGISTRY_URL, ensureSchemas, registryDriver, type RegistrySetupResult, type SchemaResult } from './registry.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
@@ -43,7 +43,39 @@ export const DEFAULT_ENDPOINTS: Readonly<StackEndpoints> = Object.freeze({
 });
 
 export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'redis', 'registry'];
-const DRIVERS: readonly ServiceDriver[] = [kafkaDriver, redisDriver, registryDriver];
+
+/**
+ * Which services a stack runs, on which ports, and where it keeps its files. The default is the local
+ * stack everyone shares; another (the fault-injection suite's: its own Kafka and Redis to kill and stop)
+ * lives in `<stack dir>/<instance>/` on its own ports and shares the installs.
+ */
+export interface StackLayout {
+  /** Sub-directory of the stack dir for this stack's data, config, logs and pid files ('' = the stack dir). */
+  instance: string;
+  kafka?: { port: number; controllerPort: number };
+  redis?: { port: number };
+  registry: boolean;
+}
+
+export const DEFAULT_LAYOUT: Readonly<StackLayout> = Object.freeze({ instance: '', kafka: { port: 9092, controllerPort: 9093 }, redis: { port: 6379 }, registry: true });
+
+function driversOf(layout: StackLayout): ServiceDriver[] {
+  if (layout === DEFAULT_LAYOUT) return [kafkaDriver, redisDriver, registryDriver];
+  return [
+    ...(layout.kafka ? [createKafkaDriver(layout.kafka.port, layout.kafka.controllerPort)] : []),
+    ...(layout.redis ? [createRedisDriver(layout.redis.port)] : []),
+    ...(layout.registry ? [registryDriver] : []),
+  ];
+}
+
+function endpointsOf(layout: StackLayout): StackEndpoints {
+  if (layout === DEFAULT_LAYOUT) return { ...DEFAULT_ENDPOINTS, kafkaBrokers: [...DEFAULT_ENDPOINTS.kafkaBrokers] };
+  return {
+    ...DEFAULT_ENDPOINTS,
+    kafkaBrokers: layout.kafka ? [`${KAFKA_HOST}:${layout.kafka.port}`] : [],
+    redisUrl: layout.redis ? `redis://${REDIS_HOST}:${layout.redis.port}` : '',
+  };
+}
 
 export interface StackOptions {
   /** Defaults to $DRIFTWATCH_STACK_DIR, else `.stack/` at the repository root. */
@@ -52,6 +84,8 @@ export interface StackOptions {
   progress?: (message: string) => void;
   /** Also a 3-master Redis Cluster on 127.0.0.1:7001–7003 (up: start it; status/down: always looked at). */
   redisCluster?: boolean;
+  /** Another stack than the default one (DEFAULT_LAYOUT). */
+  layout?: StackLayout;
 }
 
 export interface ServiceUpResult {
@@ -119,8 +153,10 @@ export interface StackDownResult {
   purged: string[];
 }
 
-function context(options: StackOptions): StackContext {
-  const paths = stackPaths(options.stackDir);
+function context(options: StackOptions): StackContext & { layout: StackLayout; drivers: ServiceDriver[] } {
+  const layout = options.layout ?? DEFAULT_LAYOUT;
+  const drivers = driversOf(layout);
+  const paths = stackPaths(options.stackDir, layout.instance);
   const progress = options.progress ?? (() => undefined);
   const turns = new Map<ServiceName, { done: Promise<void>; release: () => void }>();
   for (const name of SERVICE_NAMES) {
@@ -131,7 +167,11 @@ function context(options: StackOptions): StackContext {
     turns.set(name, { done, release });
   }
   const releaseInstallTurn = (service: ServiceName): void => turns.get(service)?.release();
+  // Services this stack does not run never take their turn.
+  for (const name of SERVICE_NAMES) if (!drivers.some((driver) => driver.name === name)) releaseInstallTurn(name);
   return {
+    layout,
+    drivers,
     paths,
     progress,
     releaseInstallTurn,
@@ -213,8 +253,7 @@ async function upService(ctx: StackContext, driver: ServiceDriver, health: Healt
     ctx.progress(`${name}: something else already answers on ${driver.address}; using it (it is not ours to stop)`);
     return { ...base, product: driver.product(ctx), pid: null, external: true, installed: false, started: false, health };
   }
-  const ports = name === 'kafka' ? [driver.port, KAFKA_CONTROLLER_PORT] : [driver.port];
-  for (const port of ports) {
+  for (const port of driver.ports ?? [driver.port]) {
     if (await portOpen(KAFKA_HOST, port)) {
       throw stackError(name, `port ${port} on 127.0.0.1 is taken by another process that does not answer as ${name} (${health.detail}); stop it or free the port`, logFile);
     }
@@ -242,6 +281,7 @@ async function upService(ctx: StackContext, driver: ServiceDriver, health: Healt
   });
   const startMs = Math.round(performance.now() - began);
   ctx.progress(`${name}: healthy on ${driver.address} after ${seconds(startMs)} (pid ${child.pid})`);
+  await driver.afterStart?.(ctx);
   return {
     ...base,
     product,
@@ -267,15 +307,16 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
     let topics: TopicResult[] = [];
     let registrySetup: RegistrySetupResult | undefined;
     // Check all first, so installs then queue in a fixed order (Kafka's quick one before the registry build).
-    const healths = await Promise.all(DRIVERS.map((driver) => driver.health(ctx)));
-    const pipelines = DRIVERS.map(async (driver, index) => {
+    const healths = await Promise.all(ctx.drivers.map((driver) => driver.health(ctx)));
+    const endpoints = endpointsOf(ctx.layout);
+    const pipelines = ctx.drivers.map(async (driver, index) => {
       const result = await upService(ctx, driver, healths[index] ?? { healthy: false, detail: 'not checked' }).finally(() =>
         ctx.releaseInstallTurn(driver.name),
       );
       try {
         // Just-started services can still refuse the first admin call (e.g. a controller electing itself).
         const settle = { attempts: 5, initialDelayMs: 500, maxDelayMs: 3000 };
-        if (driver.name === 'kafka') topics = await retry(() => ensureTopics(), settle);
+        if (driver.name === 'kafka') topics = await retry(() => ensureTopics(undefined, endpoints.kafkaBrokers), settle);
         if (driver.name === 'registry') registrySetup = await retry(() => ensureSchemas(ctx.paths.schemas), settle);
       } catch (error) {
         throw stackError(driver.name, errorMessage(error), result.logFile);
@@ -299,7 +340,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
       setup.schemas.some((schema) => schema.action === 'registered');
     return {
       stackDir: ctx.paths.root,
-      endpoints: { ...DEFAULT_ENDPOINTS, kafkaBrokers: [...DEFAULT_ENDPOINTS.kafkaBrokers] },
+      endpoints,
       services,
       topics,
       compatibility: setup.compatibility,
@@ -315,7 +356,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
 export async function stackStatus(options: StackOptions = {}): Promise<StackStatusResult> {
   const ctx = context(options);
   const services = await Promise.all(
-    DRIVERS.map(async (driver): Promise<ServiceStatus> => {
+    ctx.drivers.map(async (driver): Promise<ServiceStatus> => {
       const ours = livePid(ctx.paths.pidFile(driver.name));
       const health = await driver.health(ctx);
       const state = ours !== undefined ? 'ours' : health.healthy ? 'external' : 'stopped';
@@ -331,7 +372,7 @@ export async function stackStatus(options: StackOptions = {}): Promise<StackStat
       };
     }),
   );
-  const cluster = await redisClusterStatus(ctx.paths);
+  const cluster = ctx.layout === DEFAULT_LAYOUT ? await redisClusterStatus(ctx.paths) : [];
   const clusterRuns = cluster.some((node) => node.pid !== null || node.health.healthy);
   return { stackDir: ctx.paths.root, healthy: services.every((service) => service.health.healthy), services, ...(clusterRuns ? { redisCluster: cluster } : {}) };
 }
@@ -344,7 +385,7 @@ export async function stackDown(options: StackOptions & { purge?: boolean } = {}
   const ctx = context(options);
   return serialised(ctx.paths, ctx.progress, async () => {
     const services = await Promise.all(
-      DRIVERS.map(async (driver): Promise<ServiceDownResult> => {
+      ctx.drivers.map(async (driver): Promise<ServiceDownResult> => {
         const pidFile = ctx.paths.pidFile(driver.name);
         const ours = livePid(pidFile);
         if (ours === undefined) {
@@ -358,10 +399,11 @@ export async function stackDown(options: StackOptions & { purge?: boolean } = {}
         return { name: driver.name, action: outcome === 'killed' ? 'killed' : 'stopped', pid: ours.pid };
       }),
     );
-    const redisCluster = await redisClusterDown(ctx.paths);
+    const redisCluster = ctx.layout === DEFAULT_LAYOUT ? await redisClusterDown(ctx.paths) : [];
     const purged: string[] = [];
     if (options.purge === true) {
-      for (const dir of [...SERVICE_NAMES.map((name) => ctx.paths.dataDir(name)), redisClusterDataDir(ctx.paths)]) {
+      const clusterData = ctx.layout === DEFAULT_LAYOUT ? [redisClusterDataDir(ctx.paths)] : [];
+      for (const dir of [...ctx.drivers.map((driver) => ctx.paths.dataDir(driver.name)), ...clusterData]) {
         rmSync(dir, { recursive: true, force: true });
         purged.push(dir);
       }
@@ -369,4 +411,10 @@ export async function stackDown(options: StackOptions & { purge?: boolean } = {}
     }
     return { stackDir: ctx.paths.root, services, redisCluster, purged };
   });
+}
+
+/** The process a stack started for a service, if it runs (fault injection signals it directly). */
+export function stackProcess(service: ServiceName, options: StackOptions = {}): PidRecord | undefined {
+  const { paths } = context(options);
+  return livePid(paths.pidFile(service));
 }

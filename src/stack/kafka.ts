@@ -29,9 +29,9 @@ export const STACK_TOPICS: readonly TopicSpec[] = [
 
 const kafkaPom = (ctx: StackContext): string => join(ctx.paths.templates, 'kafka', 'pom.xml');
 const kafkaDir = (ctx: StackContext): string => ctx.paths.serviceDir('kafka');
-const libsDir = (ctx: StackContext): string => join(kafkaDir(ctx), 'libs');
+const libsDir = (ctx: StackContext): string => join(ctx.paths.installDir('kafka'), 'libs');
 const configDir = (ctx: StackContext): string => join(kafkaDir(ctx), 'config');
-const markerFile = (ctx: StackContext): string => join(kafkaDir(ctx), 'installed.json');
+const markerFile = (ctx: StackContext): string => join(ctx.paths.installDir('kafka'), 'installed.json');
 const recipe = (ctx: StackContext): string => recipeHash(kafkaPom(ctx));
 
 export function kafkaVersion(ctx: StackContext): string {
@@ -98,7 +98,7 @@ export interface TopicResult {
 }
 
 /** Creates the missing topics; reports the existing ones as they are. */
-export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS): Promise<TopicResult[]> {
+export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS, brokers: readonly string[] = KAFKA_BROKERS): Promise<TopicResult[]> {
   return withAdmin(async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
@@ -126,74 +126,81 @@ export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS): 
       }
       return result;
     });
-  });
+  }, brokers);
 }
 
-export const kafkaDriver: ServiceDriver = {
-  name: 'kafka',
-  address: `${KAFKA_HOST}:${KAFKA_PORT}`,
-  port: KAFKA_PORT,
-  marker: 'kafka.Kafka',
-  startTimeoutMs: 90_000,
-  stopGraceMs: 30_000,
+/** A KRaft broker+controller on loopback, listening on `port` (clients) and `controllerPort`. */
+export function createKafkaDriver(port = KAFKA_PORT, controllerPort = KAFKA_CONTROLLER_PORT): ServiceDriver {
+  const brokers = [`${KAFKA_HOST}:${port}`];
+  return {
+    name: 'kafka',
+    address: brokers[0]!,
+    port,
+    ports: [port, controllerPort],
+    marker: 'kafka.Kafka',
+    startTimeoutMs: 90_000,
+    stopGraceMs: 30_000,
 
-  product: (ctx) => `Apache Kafka ${kafkaVersion(ctx)} (KRaft, broker+controller)`,
+    product: (ctx) => `Apache Kafka ${kafkaVersion(ctx)} (KRaft, broker+controller)`,
 
-  isInstalled: async (ctx) =>
-    installMarkerMatches(markerFile(ctx), recipe(ctx)) && existsSync(join(libsDir(ctx), `kafka_2.13-${kafkaVersion(ctx)}.jar`)),
+    isInstalled: async (ctx) =>
+      installMarkerMatches(markerFile(ctx), recipe(ctx)) && existsSync(join(libsDir(ctx), `kafka_2.13-${kafkaVersion(ctx)}.jar`)),
 
-  async install(ctx) {
-    const version = kafkaVersion(ctx);
-    ctx.progress(`kafka: installing Apache Kafka ${version} from Maven Central (mvn, log: ${ctx.paths.installLogFile('kafka')})`);
-    const outcome = await mavenPackage(ctx, 'kafka', kafkaPom(ctx), {
-      'libs.dir': libsDir(ctx),
-      'kafka.build.dir': join(kafkaDir(ctx), 'build'),
-    });
-    if (!existsSync(join(libsDir(ctx), `kafka_2.13-${version}.jar`))) {
-      throw new DriftwatchError('DW_ERR_STACK', `kafka: install finished without kafka_2.13-${version}.jar in ${libsDir(ctx)}`);
-    }
-    writeInstallMarker(markerFile(ctx), recipe(ctx), { version });
-    return outcome;
-  },
+    async install(ctx) {
+      const version = kafkaVersion(ctx);
+      ctx.progress(`kafka: installing Apache Kafka ${version} from Maven Central (mvn, log: ${ctx.paths.installLogFile('kafka')})`);
+      const outcome = await mavenPackage(ctx, 'kafka', kafkaPom(ctx), {
+        'libs.dir': libsDir(ctx),
+        'kafka.build.dir': join(ctx.paths.installDir('kafka'), 'build'),
+      });
+      if (!existsSync(join(libsDir(ctx), `kafka_2.13-${version}.jar`))) {
+        throw new DriftwatchError('DW_ERR_STACK', `kafka: install finished without kafka_2.13-${version}.jar in ${libsDir(ctx)}`);
+      }
+      writeInstallMarker(markerFile(ctx), recipe(ctx), { version });
+      return outcome;
+    },
 
-  async prepare(ctx) {
-    requireJava('kafka');
-    const dataDir = ctx.paths.dataDir('kafka');
-    mkdirSync(configDir(ctx), { recursive: true });
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(
-      join(configDir(ctx), 'server.properties'),
-      fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir }),
-    );
-    writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
-    if (existsSync(join(dataDir, 'meta.properties'))) return;
-    // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url
-    // (the format of Kafka's own Uuid.randomUuid()), and like Kafka's never starting with "-": StorageTool's
-    // argument parser would take it for an option (one fresh machine in 64 failed to start its stack).
-    let clusterId: string;
-    do clusterId = randomBytes(16).toString('base64url');
-    while (clusterId.startsWith('-'));
-    ctx.progress(`kafka: formatting ${dataDir} (cluster id ${clusterId})`);
-    await runLoggedJava(
-      [
-        ...javaArgs(ctx, '256m'),
-        'kafka.tools.StorageTool',
-        'format',
-        '--ignore-formatted',
-        '-t',
-        clusterId,
-        '-c',
+    async prepare(ctx) {
+      requireJava('kafka');
+      const dataDir = ctx.paths.dataDir('kafka');
+      mkdirSync(configDir(ctx), { recursive: true });
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(
         join(configDir(ctx), 'server.properties'),
-      ],
-      { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what: 'kafka: format storage (kafka-storage format)' },
-    );
-  },
+        fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir, PORT: String(port), CONTROLLER_PORT: String(controllerPort) }),
+      );
+      writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
+      if (existsSync(join(dataDir, 'meta.properties'))) return;
+      // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url
+      // (the format of Kafka's own Uuid.randomUuid()), and like Kafka's never starting with "-": StorageTool's
+      // argument parser would take it for an option (one fresh machine in 64 failed to start its stack).
+      let clusterId: string;
+      do clusterId = randomBytes(16).toString('base64url');
+      while (clusterId.startsWith('-'));
+      ctx.progress(`kafka: formatting ${dataDir} (cluster id ${clusterId})`);
+      await runLoggedJava(
+        [
+          ...javaArgs(ctx, '256m'),
+          'kafka.tools.StorageTool',
+          'format',
+          '--ignore-formatted',
+          '-t',
+          clusterId,
+          '-c',
+          join(configDir(ctx), 'server.properties'),
+        ],
+        { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what: 'kafka: format storage (kafka-storage format)' },
+      );
+    },
 
-  spawn: (ctx) =>
-    spawnDetached('java', [...javaArgs(ctx, '512m'), 'kafka.Kafka', join(configDir(ctx), 'server.properties')], {
-      cwd: kafkaDir(ctx),
-      logFile: ctx.paths.logFile('kafka'),
-    }),
+    spawn: (ctx) =>
+      spawnDetached('java', [...javaArgs(ctx, '512m'), 'kafka.Kafka', join(configDir(ctx), 'server.properties')], {
+        cwd: kafkaDir(ctx),
+        logFile: ctx.paths.logFile('kafka'),
+      }),
 
-  health: () => kafkaHealth(),
-};
+    health: () => kafkaHealth(brokers),
+  };
+}
+
+export const kafkaDriver: ServiceDriver = createKafkaDriver();
