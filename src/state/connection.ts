@@ -10,12 +10,14 @@ export type RedisClient = Redis | Cluster;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** Arrays are spread into the command by ioredis (one level): a batch's ops never go through a JS spread. */
-    dwApplyUnits(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<[number[], string[], number[], number], Context>;
+    dwApplyUnits(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<[number[], string[], number[], number, string[]], Context>;
     dwClaimJoinsBuffer(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<(number | Buffer)[], Context>;
     dwCompactList(key: string, count: number, merged: Buffer, firstSha: string, lastSha: string): Result<number, Context>;
     dwRenewLease(lease: string, worker: string, ttlMs: number): Result<number, Context>;
     dwAlertTransitions(lease: string, alerts: string, outbox: string, ...args: string[]): Result<number, Context>;
     dwAckOutbox(outbox: string, published: string, entry: string, idState: string, now: number, keepMs: number): Result<number, Context>;
+    dwOutboxOrphans(lease: string, outbox: string, worker: string, minAgeMs: number): Result<string[], Context>;
+    dwRestoreAlert(alerts: string, published: string, field: string, incident: string, lastState: string, firingState: string, now: number): Result<number, Context>;
   }
 }
 
@@ -31,15 +33,19 @@ export interface ConnectionSpec {
   redis_url: string;
   /** host:port of some cluster nodes; set = cluster mode. */
   cluster_nodes?: readonly string[] | undefined;
+  /** ms; a command unanswered this long fails (ioredis commandTimeout), default 10 s. */
+  command_timeout?: number | undefined;
 }
 
 /**
  * Connects to the state's Redis, a single node or a cluster, with the scripts defined. Commands issued
- * together are pipelined automatically (per node on a cluster), and wait through a Redis outage instead
- * of failing a batch (the offline queue; `maxRetriesPerRequest: null`).
+ * together are pipelined automatically (per node on a cluster) and queue through a reconnect (the
+ * offline queue; `maxRetriesPerRequest: null`), but none waits longer than `command_timeout`: a paused,
+ * full or vanished Redis turns into errors the caller sees, reports and retries, not a silent hang.
  */
 export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: number | null } = {}): Connection {
   const maxRetriesPerRequest = options.maxRetriesPerRequest === undefined ? null : options.maxRetriesPerRequest;
+  const commandTimeout = spec.command_timeout ?? 10_000;
   const backoff = (attempt: number) => Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
   let connection: Connection;
   const nodes = spec.cluster_nodes ?? [];
@@ -58,12 +64,12 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
         clusterRetryStrategy: backoff,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 500,
-        redisOptions: { maxRetriesPerRequest },
+        redisOptions: { maxRetriesPerRequest, commandTimeout },
       },
     );
     connection = { client, cluster: true, address: `cluster ${nodes.join(',')}` };
   } else {
-    const client = new Redis(spec.redis_url, { enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff });
+    const client = new Redis(spec.redis_url, { enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff, commandTimeout });
     connection = { client, cluster: false, address: redactUrl(spec.redis_url) };
   }
   const { client } = connection;
@@ -73,5 +79,7 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
   client.defineCommand('dwRenewLease', { numberOfKeys: 1, lua: script('renew-lease') });
   client.defineCommand('dwAlertTransitions', { numberOfKeys: 3, lua: script('alert-transitions') });
   client.defineCommand('dwAckOutbox', { numberOfKeys: 2, lua: script('ack-outbox') });
+  client.defineCommand('dwOutboxOrphans', { numberOfKeys: 2, lua: script('outbox-orphans') });
+  client.defineCommand('dwRestoreAlert', { numberOfKeys: 2, lua: script('restore-alert') });
   return connection;
 }

@@ -1,4 +1,4 @@
-import { Admission, planPredictions, type AggregatorOptions, type PredictionPlan } from '../../aggregate/index.ts';
+import { Admission, modelKey, planPredictions, type AggregatorOptions, type PredictionPlan } from '../../aggregate/index.ts';
 import { validatePrediction, type ValidationLimits } from '../../decode/index.ts';
 import type { PredictionEvent } from '../../events.ts';
 import type { State } from '../../state/index.ts';
@@ -21,9 +21,16 @@ export interface PredictionSourceDeps {
  * A model found already written up to some offset (a crashed or zombie writer's partial write on a
  * cluster) is planned again with only its events above that.
  */
-export class PredictionSource implements BatchSource<PredictionEvent, undefined, PredictionPlan> {
+/** Refused model keys remembered (then forgotten all at once): a flood of junk ids costs a registry call per batch at most. */
+const REFUSED_MEMORY = 10_000;
+
+export class PredictionSource implements BatchSource<PredictionEvent, ReadonlySet<string>, PredictionPlan> {
   readonly name = 'predictions';
   private readonly admission: Admission;
+  /** Models in the fleet's registry (at most caps.models). */
+  private readonly registered = new Set<string>();
+  /** Models the registry refused (full). */
+  private refused = new Set<string>();
   /** Serving-latency histogram children by predictor, then model: no key string per event. */
   private readonly latencyChildren = new Map<string, Map<string, BulkHistogramChild>>();
   private refusedFeatures = 0;
@@ -36,12 +43,36 @@ export class PredictionSource implements BatchSource<PredictionEvent, undefined,
     return validatePrediction(record, now, this.deps.limits);
   }
 
-  async prepare(): Promise<undefined> {
-    return undefined;
+  /** The state regressed: which models are registered is asked again. */
+  forgetModels(): void {
+    this.registered.clear();
+    this.refused.clear();
   }
 
-  plan(events: readonly Positioned<PredictionEvent>[], _prepared: undefined, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
-    return planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors });
+  /**
+   * Models new to this worker are registered in the fleet's registry first, capped at caps.models
+   * across every worker and restart: the events of a model it refuses are overflow (counted, not
+   * kept), so junk model ids cannot crowd real ones out or grow the state. Returns the refused keys.
+   */
+  async prepare(items: readonly Positioned<PredictionEvent>[]): Promise<ReadonlySet<string>> {
+    const unknown = new Map<string, { key: string; predictor: string; model: string; role: string }>();
+    for (const { event } of items) {
+      const key = modelKey(event.predictor_name, event.model_id);
+      if (!this.registered.has(key) && !this.refused.has(key)) unknown.set(key, { key, predictor: event.predictor_name, model: event.model_id, role: event.role });
+    }
+    if (unknown.size > 0) {
+      const refused = await this.deps.batches.admitModels([...unknown.values()]);
+      if (this.refused.size + refused.size > REFUSED_MEMORY) this.refused = new Set();
+      for (const key of unknown.keys()) {
+        if (refused.has(key)) this.refused.add(key);
+        else this.registered.add(key);
+      }
+    }
+    return this.refused;
+  }
+
+  plan(events: readonly Positioned<PredictionEvent>[], refused: ReadonlySet<string>, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
+    return planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors, refused });
   }
 
   async apply(plan: PredictionPlan, context: WriteContext): Promise<ApplyResult> {
@@ -52,6 +83,7 @@ export class PredictionSource implements BatchSource<PredictionEvent, undefined,
       partition: context.partition,
       first: range.first,
       last: range.last,
+      expected: context.expected,
       models: plan.models,
       joins: plan.joins,
       deadLetters: context.deadLetters,
