@@ -51,6 +51,7 @@ export class EvaluationLoop {
   private running: Promise<void> | undefined;
   /** Ticks wait for this (the state is being rebuilt, alert states restored from the alerts topic). */
   private gate: Promise<unknown> = Promise.resolve();
+  private failingSince: number | undefined;
 
   constructor(private readonly deps: EvaluationLoopDeps) {
     this.reader = new ModelReader(deps.state, deps.topology, { cacheReferences: true });
@@ -79,8 +80,12 @@ export class EvaluationLoop {
       const started = this.deps.clock();
       try {
         await this.tick(started);
+        if (this.failingSince !== undefined) this.deps.logger.info({ failed_ms: started - this.failingSince }, 'evaluation ticks succeed again');
+        this.failingSince = undefined;
       } catch (error) {
-        this.deps.logger.error({ err: error }, `evaluation tick failed: ${errorMessage(error)}; retrying next tick`);
+        // One line when ticks start failing (Redis full, paused, gone), one when they succeed again.
+        if (this.failingSince === undefined) this.deps.logger.error({ err: errorMessage(error) }, `evaluation tick failed: ${errorMessage(error)}; retrying every tick`);
+        this.failingSince ??= started;
       }
       const elapsed = this.deps.clock() - started;
       // Sleep in short steps so that stop() is prompt.
