@@ -53,6 +53,8 @@ export interface WorkerParts {
   admin: Admin;
   metrics: IngestMetrics;
   runner: BatchRunner;
+  /** Batches failing and retried now (the worker is not ready meanwhile). */
+  ingestHealth: IngestHealth;
   recovery: StateRecovery;
   lag: LagMonitor;
   predictions: PredictionSource;
@@ -144,6 +146,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
       }
     },
   });
+  const ingestHealth = new IngestHealth(logger, metrics, clock);
   const runner = new BatchRunner({
     schemas: new SchemaRegistryCache(topology.sources.registry_url, {
       onEvict: () => metrics.overflow.inc({ kind: 'schema_ids' }),
@@ -156,7 +159,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
     limits,
     clock,
     readWatermark: (topic, partition) => state.batches.watermark(topic, partition),
-    health: new IngestHealth(logger, metrics, clock),
+    health: ingestHealth,
     recovery,
   });
   const predictions = new PredictionSource({
@@ -185,12 +188,12 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
           ...(options.onEvaluated ? { onEvaluated: options.onEvaluated } : {}),
         });
   const lag = new LagMonitor(admin, topology.sources.group_id, metrics, logger);
-  return { id, topology, logger, state, kafka, producer, consumer, admin, metrics, runner, recovery, lag, predictions, labels, evaluation };
+  return { id, topology, logger, state, kafka, producer, consumer, admin, metrics, runner, ingestHealth, recovery, lag, predictions, labels, evaluation };
 }
 
 /** Connects a built worker's parts, joins the consumer group, and starts evaluating and retrying waiting labels. */
 export async function runWorker(parts: WorkerParts): Promise<Worker> {
-  const { id, topology, logger, state, kafka, producer, consumer, admin, metrics, runner, recovery, lag, predictions, labels, evaluation } = parts;
+  const { id, topology, logger, state, kafka, producer, consumer, admin, metrics, runner, ingestHealth, recovery, lag, predictions, labels, evaluation } = parts;
   const clock = Date.now;
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -322,7 +325,8 @@ export async function runWorker(parts: WorkerParts): Promise<Worker> {
 
   return {
     id,
-    ready: () => joined && state.health.ready() && recovery.ready() && restoring === undefined,
+    // Consuming, writing state, and the state in line with Kafka.
+    ready: () => joined && state.health.ready() && recovery.ready() && restoring === undefined && !ingestHealth.stalledNow,
     async stop() {
       clearInterval(retryTimer);
       await retrying;

@@ -9,6 +9,11 @@ import { retry } from '../retry.ts';
 const UNKNOWN_ID_RECHECK_MS = 5_000;
 /** A 404 is asked once more after this, before any message is dead-lettered for it. */
 const NOT_FOUND_CONFIRM_MS = 1_000;
+/**
+ * Registries hand out ids in increasing order: only an id near the highest one seen can be one
+ * registered a moment ago (worth the confirming ask); a random one far above is junk, unknown at once.
+ */
+const RECENT_ID_SPAN = 1_000;
 /** Writer schemas kept (a topic has a handful; junk ids must not grow the cache without bound). */
 const MAX_DECODERS = 1_000;
 const MAX_UNKNOWN = 10_000;
@@ -16,7 +21,8 @@ const MAX_UNKNOWN = 10_000;
 /**
  * Writer schemas fetched from a Confluent-compatible registry (GET /schemas/ids/{id}) and kept (ids are
  * immutable, so a hit never goes stale), least recently used first out past MAX_DECODERS. An id the
- * registry answers 404 for twice, a second apart, is remembered as unknown for a few seconds, so a
+ * registry answers 404 for twice, a second apart (once, when it is far above any id seen: junk), is
+ * remembered as unknown for a few seconds, so a
  * flood of bad ids costs a request per id every few seconds, not one per message. An unreachable
  * registry is retried, never taken as "unknown": valid events must not be dead-lettered because the
  * registry blinked (the batch waits and is reported as stalled; see ingest-health.ts).
@@ -25,6 +31,7 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
   private readonly decoders = new Map<number, AvroBodyDecoder>();
   private readonly unknown = new Map<number, { reason: string; until: number }>();
   private readonly onEvict: () => void;
+  private highestKnown = 0;
 
   constructor(
     private readonly baseUrl: string,
@@ -73,7 +80,7 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
       throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.baseUrl} unreachable: ${errorMessage(error)}`, { retriable: true, cause: error });
     }
     if (response.status === 404) {
-      if (!confirming) return id;
+      if (!confirming && (this.highestKnown === 0 || id <= this.highestKnown + RECENT_ID_SPAN)) return id;
       this.remember(this.unknown, id, { reason: `schema id ${id} is not known to the registry`, until: Date.now() + UNKNOWN_ID_RECHECK_MS }, MAX_UNKNOWN);
       return undefined;
     }
@@ -88,6 +95,7 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
     try {
       // Decoding only: unwrapped unions give plain values whatever the branch. Compiled once per id.
       this.remember(this.decoders, id, writerSchemaDecoder(JSON.parse(body.schema ?? '') as unknown), MAX_DECODERS);
+      this.highestKnown = Math.max(this.highestKnown, id);
     } catch (error) {
       this.remember(this.unknown, id, { reason: `schema id ${id} is not a usable Avro schema: ${errorMessage(error)}`, until: Number.POSITIVE_INFINITY }, MAX_UNKNOWN);
     }

@@ -4,7 +4,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HOSTILE_CLASSES, hostilePrediction } from '../kit/hostile.ts';
 import { ENDPOINTS } from '../kit/endpoints.ts';
 import { Scenario } from '../kit/faults.ts';
-import { waitFor } from '../kit/wait.ts';
 
 const MESSAGES = 10_000;
 const MAX_MESSAGE_BYTES = 20_000;
@@ -23,17 +22,11 @@ describe('hostile input through real Kafka', () => {
       badEvery: 1,
       incident: { fromMs: 0, forMs: 0 },
       partitions: 3,
+      // A DLQ topic that takes less than the largest dead letter: those are truncated, never lost.
+      dlqConfig: [{ name: 'max.message.bytes', value: String(DLQ_MAX_MESSAGE_BYTES) }],
       sections: { sources: { max_message_bytes: MAX_MESSAGE_BYTES }, rules: { builtin: false, defaults: [] } },
     });
     const { names } = scenario;
-    // A DLQ topic that takes less than the largest dead letter: those are truncated, never lost.
-    const admin = scenario.kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [names.topics.dlq] });
-    await waitFor('the DLQ topic to be gone', async () => ((await admin.listTopics()).includes(names.topics.dlq) ? undefined : true), 30_000);
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: names.topics.dlq, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(DLQ_MAX_MESSAGE_BYTES) }] }] });
-    await admin.disconnect();
-
     const schemaId = await new SchemaRegistry({ host: ENDPOINTS.registryUrl }).getLatestSchemaId('predictions-value');
     const messages = fc.sample(hostilePrediction(schemaId, { now: Date.now(), maxBytes: MAX_MESSAGE_BYTES }), { numRuns: MESSAGES, seed: 20261203 });
     expect(new Set(messages.map((m) => m.kind)).size).toBe(HOSTILE_CLASSES.length);
@@ -41,8 +34,17 @@ describe('hostile input through real Kafka', () => {
     scenario.startWorker('fuzz-1');
     const producer = scenario.kafka.producer();
     await producer.connect();
-    for (let i = 0; i < messages.length; i += 200) {
-      await producer.send({ topic: names.topics.predictions, messages: messages.slice(i, i + 200).map((m, j) => ({ key: `h-${i + j}-${m.kind}`, value: m.value })) });
+    // Requests well under the topic's 1 MB limit (one record batch per partition).
+    let request: { key: string; value: Buffer }[] = [];
+    let bytes = 0;
+    for (const [i, m] of messages.entries()) {
+      request.push({ key: `h-${i}-${m.kind}`, value: m.value });
+      bytes += m.value.length;
+      if (bytes > 300_000 || request.length >= 500 || i === messages.length - 1) {
+        await producer.send({ topic: names.topics.predictions, messages: request });
+        request = [];
+        bytes = 0;
+      }
     }
     await producer.disconnect();
     await scenario.waitCaughtUp(240_000);

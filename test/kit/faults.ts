@@ -91,6 +91,8 @@ export interface ScenarioOptions {
   partitions?: number;
   /** From this many ms after traffic starts, Avro messages use a writer schema the worker has not seen (registered at setup). */
   newSchemaAtMs?: number;
+  /** Topic configuration of the dead-letter topic (e.g. a small max.message.bytes). */
+  dlqConfig?: { name: string; value: string }[];
 }
 
 /**
@@ -150,7 +152,7 @@ export class Scenario {
       topics: [
         { topic: topics.predictions, numPartitions: this.options.partitions ?? 2, replicationFactor: 1 },
         { topic: topics.labels, numPartitions: 1, replicationFactor: 1 },
-        { topic: topics.dlq, numPartitions: 1, replicationFactor: 1 },
+        { topic: topics.dlq, numPartitions: 1, replicationFactor: 1, ...(this.options.dlqConfig ? { configEntries: this.options.dlqConfig } : {}) },
         { topic: topics.alerts, numPartitions: 1, replicationFactor: 1 },
       ],
     });

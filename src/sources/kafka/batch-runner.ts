@@ -215,10 +215,8 @@ export class BatchRunner {
       }
       // Sent already: by an earlier try of this batch (its state write failed) or before the commit of a replayed range.
       const sentThrough = this.deadLettersSent.get(name) ?? -1;
-      await this.deps.deadLetters.send(
-        letters.filter((letter) => Number(letter.offset) > sentThrough),
-        now,
-      );
+      const unsent = letters.filter((letter) => Number(letter.offset) > sentThrough);
+      await this.deps.deadLetters.send(unsent, now);
       this.deadLettersSent.set(name, Math.max(sentThrough, covered));
       const deadLetters = new Map<ErrorCode, number>();
       for (const letter of letters) deadLetters.set(letter.code, (deadLetters.get(letter.code) ?? 0) + 1);
@@ -241,7 +239,7 @@ export class BatchRunner {
       this.deps.recovery.applied(batch.topic, batch.partition, covered);
       metrics.duplicatesSkipped.inc(skipped);
       metrics.batchEvents.observe(fresh.length);
-      for (const [code, count] of deadLetters) metrics.deadLetters.inc({ reason: code }, count);
+      for (const letter of unsent) metrics.deadLetters.inc({ reason: letter.code });
       return { lastOffset: last.offset, accepted: items.length, deadLettered: letters.length, skipped };
     }
   }
