@@ -326,7 +326,7 @@ export async function runWorker(parts: WorkerParts): Promise<Worker> {
   return {
     id,
     // Consuming, writing state, and the state in line with Kafka.
-    ready: () => joined && state.health.ready() && recovery.ready() && restoring === undefined && !ingestHealth.stalledNow,
+    ready: () => joined && state.health.ready() && recovery.ready() && restoring === undefined && !ingestHealth.stalledNow && lag.brokerReachable(),
     async stop() {
       clearInterval(retryTimer);
       await retrying;

@@ -45,6 +45,11 @@ export class LagMonitor {
     this.assign([]);
   }
 
+  /** False while the broker does not answer the lag reads (the worker cannot be consuming either). */
+  brokerReachable(): boolean {
+    return !this.failing;
+  }
+
   async refresh(): Promise<void> {
     if (this.running || this.owned.length === 0) return;
     this.running = true;
