@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (the CLI entry, the bootstrap that runs before node_modules exists).
+    files: ['bin/**/*.js', 'scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', performance: 'readonly' } },
+  },
+  {
     files: PURE,
     rules: {
       'no-restricted-imports': ['error', { paths: IO_MODULES.map((name) => ({ name, message: 'pure folder: no I/O here' })) }],

@@ -17,6 +17,7 @@ import { LabelSource } from './sources/kafka/label-source.ts';
 import { LagMonitor } from './sources/kafka/lag-monitor.ts';
 import { PredictionSource } from './sources/kafka/prediction-source.ts';
 import { StateRecovery } from './sources/kafka/state-recovery.ts';
+import { registryConnection } from './sources/registry-client.ts';
 import { SchemaRegistryCache } from './sources/schema-registry.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createEvaluationMetrics, createIngestMetrics, type IngestMetrics } from './telemetry/metrics.ts';
@@ -74,7 +75,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   const { topology, logger } = options;
   const id = options.workerId ?? `${hostname()}-${process.pid}`;
   const clock = options.clock ?? Date.now;
-  const kafka = kafkaClient(topology, logger, `${topology.sources.client_id}-${id}`);
+  const kafka = kafkaClient(topology.sources, logger, `${topology.sources.client_id}-${id}`);
   const state = openTopologyState(topology, { onCompactionError: (key, error) => logger.warn({ key, err: errorMessage(error) }, 'bucket compaction failed; will retry later') });
   const metrics = createIngestMetrics(options.registry);
   // Dead letters and alert events are never given up on: an idempotent producer retrying without end
@@ -102,6 +103,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
       },
     },
   });
+  const schemaRegistry = registryConnection(topology.sources);
   const limits = {
     ...DEFAULT_LIMITS,
     allowedLatenessMs: topology.windows.allowed_lateness,
@@ -148,7 +150,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   });
   const ingestHealth = new IngestHealth(logger, metrics, clock);
   const runner = new BatchRunner({
-    schemas: new SchemaRegistryCache(topology.sources.registry_url, {
+    schemas: new SchemaRegistryCache(schemaRegistry, {
       onEvict: () => metrics.overflow.inc({ kind: 'schema_ids' }),
     }),
     deadLetters: new DeadLetterSink(producer, topology.sinks.dlq_topic, id, {
@@ -181,7 +183,7 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
           topology,
           workerId: id,
           state,
-          alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
+          alerts: new AlertSink(producer, topology.sinks.alerts_topic, schemaRegistry),
           metrics: createEvaluationMetrics(options.registry, topology.sinks.metrics.feature_series_cap),
           logger,
           clock,
@@ -241,7 +243,7 @@ export async function runWorker(parts: WorkerParts): Promise<Worker> {
     if (up) {
       logger.info({ redis: state.health.address }, 'Redis is back');
       restore();
-    } else logger.warn({ err: error?.message, redis: state.health.address }, 'Redis unreachable; state writes wait and retry');
+    } else logger.warn({ code: 'DW_ERR_STATE', err: error?.message, redis: state.health.address }, 'Redis unreachable; state writes wait and retry');
   });
   const patiently = <T>(what: string, operation: () => Promise<T>) =>
     retry(operation, {

@@ -8,13 +8,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { Cluster, Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { Admission, Aggregator, modelKey, type BucketDelta } from '../../src/aggregate/index.ts';
 import { parseTopology, type Topology } from '../../src/config/topology.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
 import type { SummaryState } from '../../src/runtime/state.ts';
+import { kafkaClient } from '../../src/sources/kafka/client.ts';
 import type { ModelWrite } from '../../src/state/index.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 import { ENDPOINTS, rawRedis, stateAddress, type StateMode } from '../../test/kit/index.ts';
 import { summarizeProfile, type ProfileSummary } from './profile.ts';
 
@@ -33,8 +35,9 @@ export interface PhaseNames {
 
 export const namesFor = (runId: string, phase: string): PhaseNames => ({ prefix: `bench:${runId}:${phase}`, stem: `bench-${runId}-${phase}` });
 
+/** A Kafka client as workers make it (kafkaClient: the topology's TLS/SASL too), silent. */
 export function benchKafka(clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  return kafkaClient(parseTopology({ sources: { brokers: BROKERS, registry_url: REGISTRY_URL } }, 'bench').sources, createLogger('bench-kafka', 'silent'), clientId);
 }
 
 /**

@@ -7,7 +7,6 @@
  * Redis (the partitions' offset watermarks cover the topic) and until the group's committed offsets
  * reach the end.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Admission, Aggregator } from '../../src/aggregate/index.ts';
 import { decodeValue, DEFAULT_LIMITS, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
@@ -16,6 +15,7 @@ import { startWorker } from '../../src/pipeline.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
 import { encodeAvro, predictionType } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
+import { registryClient, registryConnection } from '../../src/sources/registry-client.ts';
 import { SchemaRegistryCache } from '../../src/sources/schema-registry.ts';
 import { modelKey } from '../../src/aggregate/index.ts';
 import { openTopologyState } from '../../src/runtime/state.ts';
@@ -27,7 +27,6 @@ import {
   benchTopology,
   createTopics,
   Profiler,
-  REGISTRY_URL,
   round,
   RssSampler,
   scriptStats,
@@ -58,7 +57,7 @@ export async function produceIngestTopic(input: IngestTopic) {
     { topic: `${input.names.stem}-alerts`, numPartitions: 1 },
   ]);
   await admin.disconnect();
-  const schemaId = await new SchemaRegistry({ host: REGISTRY_URL }).getLatestSchemaId('predictions-value');
+  const schemaId = await registryClient(registryConnection(benchTopology(input.names).sources)).getLatestSchemaId('predictions-value');
   const type = predictionType();
   const generator = new TrafficGenerator(ingestSpec(input.models, input.seed));
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -96,14 +95,14 @@ export type ConsumeMode = 'fetch' | 'decode' | 'aggregate';
 export async function consumeWithoutRedis(input: IngestTopic & { mode: ConsumeMode; group: string }) {
   const topology = benchTopology(input.names, {}, { group_id: input.group, predictions: { topics: [input.topic] }, start_from: 'earliest' });
   const logger = createLogger('bench', 'warn');
-  const kafka = kafkaClient(topology, logger, `${input.group}-client`);
+  const kafka = kafkaClient(topology.sources, logger, `${input.group}-client`);
   const consumer: Consumer = kafka.consumer({
     groupId: input.group,
     sessionTimeout: topology.sources.session_timeout,
     heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
     rebalanceTimeout: Math.max(topology.sources.session_timeout, 30_000),
   });
-  const schemas = new SchemaRegistryCache(topology.sources.registry_url);
+  const schemas = new SchemaRegistryCache(registryConnection(topology.sources));
   const limits = {
     ...DEFAULT_LIMITS,
     allowedLatenessMs: topology.windows.allowed_lateness,

@@ -3,7 +3,7 @@
  * AlertSink on the worker's idempotent producer, the evaluation metrics), driven by tick(now) with a
  * simulated clock. Also an alerts-topic reader, and a timer around ModelReader.input (the Redis reads of a tick).
  */
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import type { Topology } from '../../src/config/topology.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
 import type { EvaluationResult } from '../../src/evaluate/model-evaluation.ts';
@@ -15,7 +15,7 @@ import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
 import type { ModelEntry } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
-import { BROKERS } from './common.ts';
+import { benchKafka } from './common.ts';
 
 /** Time spent in ModelReader.input (reading windows, references, features and alert states from Redis, decoding and merging). */
 export const readTiming = { ms: 0, calls: 0 };
@@ -67,7 +67,7 @@ export interface ReceivedAlert {
 
 /** Every alert event on a topic from its beginning, with the wall time it arrived. */
 export async function readAlerts(topic: string, groupId: string): Promise<{ alerts: ReceivedAlert[]; stop: () => Promise<void> }> {
-  const kafka = new Kafka({ clientId: groupId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka(groupId);
   const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const alerts: ReceivedAlert[] = [];
   await consumer.connect();

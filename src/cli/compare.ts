@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { compareFiles, formatTable, type ColumnType } from '../compare/index.ts';
+import type { ColumnType } from '../compare/index.ts';
 import { DriftwatchError } from '../errors.ts';
+import { examples } from './options.ts';
 
 interface CompareFlags {
   json?: boolean;
+  delimiter?: string;
   type: string[];
   minSamples?: number;
   alpha?: number;
@@ -19,14 +21,37 @@ export function registerCompareCommand(program: Command): void {
     .option('--type <column=type>', 'force a column type, numeric or categorical (repeatable)', collect, [])
     .option('--min-samples <n>', 'values needed on each side for a verdict (default 100)', positiveInteger)
     .option('--alpha <p>', 'significance level of the verdict (default 0.01)', probability)
+    .option('--delimiter <char>', 'CSV field delimiter, e.g. ";" or tab (default: detected among , ; tab |)', delimiter)
+    .addHelpText(
+      'after',
+      examples(
+        ['driftwatch compare train.csv last-week.csv.gz', 'CSV (delimiter detected, quoted fields, gzip by content), column by column'],
+        ['driftwatch compare ref.ndjson cur.ndjson --json', 'NDJSON, as JSON: columns, schema differences, warnings'],
+        ['driftwatch compare ref.csv cur.csv --type zip=categorical', 'a numeric-looking column compared as categories'],
+      ) +
+        '\nMissing: empty cells and NA, N/A, NaN, null, None (any case). A numeric column keeps its stray texts out of the\nstatistics and counts them (non_numeric_ref/cur); a column of one file only is a warning, not compared.\n',
+    )
     .action(async (ref: string, cur: string, flags: CompareFlags) => {
       const thresholds = {
         ...(flags.minSamples === undefined ? {} : { minSamples: flags.minSamples }),
         ...(flags.alpha === undefined ? {} : { alpha: flags.alpha }),
       };
-      const report = await compareFiles(ref, cur, { types: parseTypes(flags.type), thresholds });
-      process.stdout.write(flags.json ? `${JSON.stringify({ columns: report.columns, reference: report.reference, current: report.current }, null, 2)}\n` : formatTable(report));
+      const { compareFiles, formatTable } = await import('../compare/index.ts'); // on use: start-up time
+      const read = flags.delimiter === undefined ? {} : { delimiter: flags.delimiter };
+      const report = await compareFiles(ref, cur, { types: parseTypes(flags.type), thresholds, read });
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ columns: report.columns, reference: report.reference, current: report.current, schema: report.schema, warnings: report.warnings }, null, 2)}\n`
+          : formatTable(report),
+      );
     });
+}
+
+/** One character, or "tab" for a tab. */
+function delimiter(value: string): string {
+  const char = value === 'tab' || value === '\\t' ? '\t' : value;
+  if (char.length !== 1 || char === '"' || char === '\n' || char === '\r') throw new DriftwatchError('DW_ERR_USAGE', `--delimiter expects one character (or "tab"), got "${value}"`);
+  return char;
 }
 
 function collect(value: string, previous: string[]): string[] {

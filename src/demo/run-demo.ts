@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
 import { modelKey } from '../aggregate/index.ts';
 import { buildBaseline } from '../baseline/build.ts';
 import { loadTopology, type Topology } from '../config/topology.ts';
@@ -15,10 +14,12 @@ import { buildStatus, type StatusReport } from '../report/status.ts';
 import { ModelReader } from '../runtime/model-reader.ts';
 import { openTopologyState } from '../runtime/state.ts';
 import { decodeAlertEvent } from '../sinks/alerts.ts';
+import { kafkaClient } from '../sources/kafka/client.ts';
 import { stackUp } from '../stack/index.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.ts';
+import { demoLog } from './log.ts';
 import { renderFrame } from './view.ts';
 
 export interface DemoOptions {
@@ -68,7 +69,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const state = openTopologyState(topology);
   await state.admin.purge();
   // A fresh start: the state is cleared, so the group's old offsets go too (it then starts at the end).
-  const admin = new Kafka({ clientId: 'driftwatch-demo-admin', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING }).admin();
+  const quiet = createLogger('driftwatch-demo', 'silent');
+  const admin = kafkaClient(topology.sources, quiet, 'driftwatch-demo-admin').admin();
   await admin.connect();
   await admin.deleteGroups([topology.sources.group_id]).catch(() => undefined);
   await admin.disconnect();
@@ -83,7 +85,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`loaded a baseline for ${spec.predictor}/${model} from ${rows.toLocaleString('en-US')} training rows (${trainingFile})`);
   }
 
-  const logger = createLogger('driftwatch-demo', tty ? 'error' : 'warn');
+  // Every log line goes to the file; the live view shows only what needs the user (see ./log.ts).
+  const warnings: string[] = [];
+  const log = demoLog(join(dataDir, 'demo.log'), (line) => {
+    if (!tty) process.stderr.write(`${line}\n`);
+    else if (warnings.push(line) > 5) warnings.shift();
+  });
+  say(`logs: ${log.file}`);
+  const logger = log.logger;
   const registry = createRegistry();
   const worker = await startWorker({ topology, logger, registry, workerId: 'demo' });
   let telemetry: TelemetryServer;
@@ -95,7 +104,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const metricsUrl = `http://127.0.0.1:${telemetry.port}/metrics`;
 
   // Alert events as any consumer of the topic sees them.
-  const kafka = new Kafka({ clientId: 'driftwatch-demo-view', brokers: topology.sources.brokers, logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient(topology.sources, quiet, 'driftwatch-demo-view');
   const alertConsumer = kafka.consumer({ groupId: `driftwatch-demo-view-${process.pid}-${Date.now()}` });
   const events: AlertEvent[] = [];
   await alertConsumer.connect();
@@ -121,11 +130,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const producing = produceTraffic({
     brokers: topology.sources.brokers,
     registryUrl: topology.sources.registry_url,
+    security: topology.sources,
     topic: topology.sources.predictions.topics?.[0] ?? 'predictions',
     encoding: 'mixed',
     rate: options.rate,
     spec: { ...spec, drift: driftSteps },
     signal: controller.signal,
+    logger,
     onProgress: (progress) => {
       sent = progress.sent;
     },
@@ -145,7 +156,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     } catch {
       status = undefined;
     }
-    const frame = { elapsedMs: now - started, sent, eventsPerSecond: sent / Math.max(1, (now - started) / 1000), schedule, status, events, metricsUrl, alertsTopic: topology.sinks.alerts_topic };
+    const frame = {
+      elapsedMs: now - started,
+      sent,
+      eventsPerSecond: sent / Math.max(1, (now - started) / 1000),
+      schedule,
+      status,
+      events,
+      metricsUrl,
+      alertsTopic: topology.sinks.alerts_topic,
+      warnings,
+      logFile: log.file,
+    };
     if (tty) options.out.write(`\x1b[2J\x1b[H${renderFrame(frame)}\n`);
     else if (now - lastLine >= 10_000) {
       lastLine = now;
@@ -174,9 +196,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await worker.stop();
   await telemetry.close();
   await state.close();
+  log.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  say('demo stopped. The stack keeps running: `npx driftwatch stack down` stops it; `npx driftwatch status` shows the state.');
+  say(`demo stopped (full log: ${log.file}).`);
+  say(`The stack keeps running: \`npx driftwatch stack down\` stops it; \`npx driftwatch status --topology ${options.topologyFile}\` shows the state.`);
   if (exitCode !== 0) throw new DriftwatchError('DW_ERR_INTERNAL', 'the demo did not see every alert fire and resolve in time');
   return exitCode;
 }

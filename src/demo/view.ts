@@ -10,6 +10,9 @@ export interface DemoFrame {
   events: readonly AlertEvent[];
   metricsUrl: string;
   alertsTopic: string;
+  /** The latest warnings worth the user's attention; the rest is in the log file. */
+  warnings: readonly string[];
+  logFile: string;
 }
 
 const pad = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
@@ -45,5 +48,8 @@ export function renderFrame(frame: DemoFrame): string {
   lines.push('alert events on Kafka:');
   if (frame.events.length === 0) lines.push('  (none yet)');
   for (const event of frame.events.slice(-6)) lines.push(`  ${new Date(event.evaluated_at).toISOString().slice(11, 19)} ${event.state.toUpperCase().padEnd(8)} ${event.summary}`);
+  lines.push('');
+  if (frame.warnings.length > 0) lines.push(`warnings (all logs: ${frame.logFile}):`, ...frame.warnings.map((line) => `  ${line}`));
+  else lines.push(`logs: ${frame.logFile}`);
   return lines.join('\n');
 }

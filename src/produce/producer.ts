@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
+import type { Topology } from '../config/topology.ts';
 import type { PredictionEvent } from '../events.ts';
+import { kafkaClient } from '../sources/kafka/client.ts';
+import { registryClient, registryConnection } from '../sources/registry-client.ts';
+import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { encodeAvro, encodeJson, predictionType } from './encode.ts';
 import { encodeLabelAvro, encodeLabelJson, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
 import { TrafficGenerator, type TrafficSpec } from './traffic.ts';
@@ -11,6 +14,8 @@ export type Encoding = 'avro' | 'json' | 'mixed';
 export interface ProduceOptions {
   brokers: string[];
   registryUrl: string;
+  /** TLS, SASL and registry credentials, as the topology's sources give them (default: none). */
+  security?: Pick<Topology['sources'], 'tls' | 'sasl' | 'registry'>;
   topic: string;
   spec: TrafficSpec;
   encoding: Encoding;
@@ -27,6 +32,8 @@ export interface ProduceOptions {
   backdateMs?: number;
   /** Also send each prediction's label to this topic once its delay has passed. */
   labels?: { topic: string; spec: LabelSpec };
+  /** Where the Kafka client's warnings and errors go; without one they are not printed (a failure still throws). */
+  logger?: Logger;
 }
 
 /** Sends in slices of 100 ms so that a rate holds smoothly and drift steps start on time. */
@@ -34,19 +41,26 @@ const SLICE_MS = 100;
 const SEND_CHUNK = 1000;
 
 export async function produceTraffic(options: ProduceOptions): Promise<{ sent: number; elapsedMs: number }> {
-  const kafka = new Kafka({ clientId: 'driftwatch-produce', brokers: options.brokers, logLevel: logLevel.ERROR });
+  const { security } = options;
+  // Without a logger of the caller's, kafkajs prints nothing; failures still throw.
+  const kafka = kafkaClient(
+    { brokers: options.brokers, ...(security?.tls === undefined ? {} : { tls: security.tls }), ...(security?.sasl === undefined ? {} : { sasl: security.sasl }) },
+    options.logger ?? createLogger('driftwatch-produce', 'silent'),
+    'driftwatch-produce',
+  );
+  const registry = registryClient(registryConnection({ registry_url: options.registryUrl, registry: security?.registry ?? {} }));
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   try {
     const type = predictionType();
-    const schemaId = options.encoding === 'json' ? 0 : await new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId(`${options.topic}-value`).catch(async () =>
+    const schemaId = options.encoding === 'json' ? 0 : await registry.getLatestSchemaId(`${options.topic}-value`).catch(async () =>
       // Topics other than "predictions" may not have a subject of their own yet: use the default's.
-      new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId('predictions-value'),
+      registry.getLatestSchemaId('predictions-value'),
     );
     const generator = new TrafficGenerator(options.spec);
     const labels = options.labels ? new LabelGenerator(options.labels.spec) : undefined;
     const labelAvro = labelType();
-    const labelSchemaId = labels && options.encoding !== 'json' ? await new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId('labels-value') : 0;
+    const labelSchemaId = labels && options.encoding !== 'json' ? await registry.getLatestSchemaId('labels-value') : 0;
     // Labels wait here until their observed_at (sent_at + delay) has come.
     let waiting: { due: number; value: Buffer; key: string }[] = [];
     const started = Date.now();

@@ -1,6 +1,7 @@
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { writerSchemaDecoder, type AvroBodyDecoder, type WriterSchemaLookup } from '../decode/decode.ts';
 import { retry } from '../retry.ts';
+import { registryGet, type RegistryConnection } from './registry-client.ts';
 
 /**
  * How long an id the registry does not know stays "unknown" before it is asked again: short, since a
@@ -22,10 +23,10 @@ const MAX_UNKNOWN = 10_000;
  * Writer schemas fetched from a Confluent-compatible registry (GET /schemas/ids/{id}) and kept (ids are
  * immutable, so a hit never goes stale), least recently used first out past MAX_DECODERS. An id the
  * registry answers 404 for twice, a second apart (once, when it is far above any id seen: junk), is
- * remembered as unknown for a few seconds, so a
- * flood of bad ids costs a request per id every few seconds, not one per message. An unreachable
- * registry is retried, never taken as "unknown": valid events must not be dead-lettered because the
- * registry blinked (the batch waits and is reported as stalled; see ingest-health.ts).
+ * remembered as unknown for a few seconds, so a flood of bad ids costs a request per id every few
+ * seconds, not one per message. An unreachable registry is retried, never taken as "unknown": valid
+ * events must not be dead-lettered because the registry blinked (the batch waits and is reported as
+ * stalled; see sources/kafka/ingest-health.ts).
  */
 export class SchemaRegistryCache implements WriterSchemaLookup {
   private readonly decoders = new Map<number, AvroBodyDecoder>();
@@ -34,7 +35,7 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
   private highestKnown = 0;
 
   constructor(
-    private readonly baseUrl: string,
+    private readonly connection: RegistryConnection,
     options: { onEvict?: () => void } = {},
   ) {
     this.onEvict = options.onEvict ?? (() => undefined);
@@ -53,15 +54,6 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
     return undefined;
   }
 
-  private remember<V>(map: Map<number, V>, id: number, value: V, max: number): void {
-    map.delete(id);
-    map.set(id, value);
-    if (map.size > max) {
-      map.delete(map.keys().next().value as number);
-      this.onEvict();
-    }
-  }
-
   /** Fetches these ids, a few at a time; those answered 404 are asked once more a second later, together. */
   async resolve(schemaIds: Iterable<number>, signal?: AbortSignal): Promise<void> {
     const ask = (id: number, confirming: boolean) => retry(() => this.fetchOne(id, confirming), { attempts: 10, maxDelayMs: 5000, ...(signal ? { signal } : {}) });
@@ -71,23 +63,34 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
     await inParallel(notFound, (id) => ask(id, true));
   }
 
-  /** Returns the id when the registry answered 404 and this was not yet the confirming ask. */
-  private async fetchOne(id: number, confirming: boolean): Promise<number | undefined> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl.replace(/\/$/, '')}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) });
-    } catch (error) {
-      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.baseUrl} unreachable: ${errorMessage(error)}`, { retriable: true, cause: error });
+  private remember<V>(map: Map<number, V>, id: number, value: V, max: number): void {
+    map.delete(id);
+    map.set(id, value);
+    if (map.size > max) {
+      map.delete(map.keys().next().value as number);
+      this.onEvict();
     }
+  }
+
+  /** Returns the id when the registry answered 404 and it is worth a confirming ask. */
+  private async fetchOne(id: number, confirming: boolean): Promise<number | undefined> {
+    const response = await registryGet(this.connection, `/schemas/ids/${id}`);
     if (response.status === 404) {
       if (!confirming && (this.highestKnown === 0 || id <= this.highestKnown + RECENT_ID_SPAN)) return id;
       this.remember(this.unknown, id, { reason: `schema id ${id} is not known to the registry`, until: Date.now() + UNKNOWN_ID_RECHECK_MS }, MAX_UNKNOWN);
       return undefined;
     }
-    if (!response.ok) {
-      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry answered ${response.status} for schema id ${id}`, { retriable: response.status >= 500 });
+    if (response.status < 200 || response.status >= 300) {
+      // 401/403: wrong credentials, not an unknown id; retried like an outage (a rotated secret may come back).
+      const retriable = response.status >= 500 || response.status === 401 || response.status === 403;
+      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.connection.url} answered ${response.status} for schema id ${id}`, { retriable });
     }
-    const body = (await response.json()) as { schema?: string; schemaType?: string };
+    let body: { schema?: string; schemaType?: string };
+    try {
+      body = JSON.parse(response.body) as typeof body;
+    } catch (error) {
+      throw new DriftwatchError('DW_ERR_REGISTRY', `schema registry ${this.connection.url} answered schema id ${id} with no JSON: ${errorMessage(error)}`, { retriable: true });
+    }
     if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
       this.remember(this.unknown, id, { reason: `schema id ${id} is ${body.schemaType}, not Avro`, until: Number.POSITIVE_INFINITY }, MAX_UNKNOWN);
       return undefined;

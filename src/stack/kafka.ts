@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { installMarkerMatches, mavenPackage, pomProperty, recipeHash, requireJava, runLoggedJava, writeInstallMarker } from './install.ts';
 import { spawnDetached } from './process.ts';
+import { isSecureSetUp, SECURE_KAFKA_PORT, secureKafkaProperties } from './secure.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
 
 export const KAFKA_HOST = '127.0.0.1';
@@ -129,78 +130,111 @@ export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS, b
   }, brokers);
 }
 
-/** A KRaft broker+controller on loopback, listening on `port` (clients) and `controllerPort`. */
-export function createKafkaDriver(port = KAFKA_PORT, controllerPort = KAFKA_CONTROLLER_PORT): ServiceDriver {
+/** Runs one of Kafka's command-line tools (a main class of its libs) to completion, output in the Kafka log. */
+export async function runKafkaTool(ctx: StackContext, mainClass: string, args: readonly string[], what: string): Promise<void> {
+  await runLoggedJava([...javaArgs(ctx, '256m'), mainClass, ...args], { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what });
+}
+
+/** Ports the broker listens on: the controller's, and the SASL_SSL one once the secure stack is set up. */
+export function kafkaPorts(ctx: StackContext): number[] {
+  return [KAFKA_PORT, KAFKA_CONTROLLER_PORT, ...(isSecureSetUp(ctx.paths) ? [SECURE_KAFKA_PORT] : [])];
+}
+
+export const kafkaDriver: ServiceDriver = {
+  name: 'kafka',
+  address: `${KAFKA_HOST}:${KAFKA_PORT}`,
+  port: KAFKA_PORT,
+  marker: 'kafka.Kafka',
+  startTimeoutMs: 90_000,
+  stopGraceMs: 30_000,
+
+  product: (ctx) => `Apache Kafka ${kafkaVersion(ctx)} (KRaft, broker+controller)`,
+
+  isInstalled: async (ctx) =>
+    installMarkerMatches(markerFile(ctx), recipe(ctx)) && existsSync(join(libsDir(ctx), `kafka_2.13-${kafkaVersion(ctx)}.jar`)),
+
+  async install(ctx) {
+    const version = kafkaVersion(ctx);
+    ctx.progress(`kafka: installing Apache Kafka ${version} from Maven Central (mvn, log: ${ctx.paths.installLogFile('kafka')})`);
+    const outcome = await mavenPackage(ctx, 'kafka', kafkaPom(ctx), {
+      'libs.dir': libsDir(ctx),
+      'kafka.build.dir': join(ctx.paths.installDir('kafka'), 'build'),
+    });
+    if (!existsSync(join(libsDir(ctx), `kafka_2.13-${version}.jar`))) {
+      throw new DriftwatchError('DW_ERR_STACK', `kafka: install finished without kafka_2.13-${version}.jar in ${libsDir(ctx)}`);
+    }
+    writeInstallMarker(markerFile(ctx), recipe(ctx), { version });
+    return outcome;
+  },
+
+  async prepare(ctx) {
+    requireJava('kafka');
+    const dataDir = ctx.paths.dataDir('kafka');
+    mkdirSync(configDir(ctx), { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
+    const plain = fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir, PORT: String(KAFKA_PORT), CONTROLLER_PORT: String(KAFKA_CONTROLLER_PORT) });
+    // Once `stack up --secure` has made its certificates, the broker keeps its SASL_SSL listener too.
+    const secure = isSecureSetUp(ctx.paths)
+      ? secureKafkaProperties(ctx.paths, { plain: `PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}`, controller: `CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}` })
+      : '';
+    writeFileSync(join(configDir(ctx), 'server.properties'), `${plain}${secure}`);
+    writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
+    if (existsSync(join(dataDir, 'meta.properties'))) return;
+    // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url
+    // (the format of Kafka's own Uuid.randomUuid()), and like Kafka's never starting with "-": StorageTool's
+    // argument parser would take it for an option (one fresh machine in 64 failed to start its stack).
+    let clusterId: string;
+    do clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-'));
+    ctx.progress(`kafka: formatting ${dataDir} (cluster id ${clusterId})`);
+    await runLoggedJava(
+      [
+        ...javaArgs(ctx, '256m'),
+        'kafka.tools.StorageTool',
+        'format',
+        '--ignore-formatted',
+        '-t',
+        clusterId,
+        '-c',
+        join(configDir(ctx), 'server.properties'),
+      ],
+      { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what: 'kafka: format storage (kafka-storage format)' },
+    );
+  },
+
+  spawn: (ctx) =>
+    spawnDetached('java', [...javaArgs(ctx, '512m'), 'kafka.Kafka', join(configDir(ctx), 'server.properties')], {
+      cwd: kafkaDir(ctx),
+      logFile: ctx.paths.logFile('kafka'),
+    }),
+
+  health: () => kafkaHealth(),
+};
+
+/**
+ * Another KRaft broker+controller on loopback (the fault suite's), on its own ports, from the same
+ * install: the default broker's driver with its ports, config and health check (never the secure listener).
+ */
+export function createKafkaDriver(port: number, controllerPort: number): ServiceDriver {
   const brokers = [`${KAFKA_HOST}:${port}`];
   return {
-    name: 'kafka',
+    ...kafkaDriver,
     address: brokers[0]!,
     port,
     ports: [port, controllerPort],
-    marker: 'kafka.Kafka',
-    startTimeoutMs: 90_000,
-    stopGraceMs: 30_000,
-
-    product: (ctx) => `Apache Kafka ${kafkaVersion(ctx)} (KRaft, broker+controller)`,
-
-    isInstalled: async (ctx) =>
-      installMarkerMatches(markerFile(ctx), recipe(ctx)) && existsSync(join(libsDir(ctx), `kafka_2.13-${kafkaVersion(ctx)}.jar`)),
-
-    async install(ctx) {
-      const version = kafkaVersion(ctx);
-      ctx.progress(`kafka: installing Apache Kafka ${version} from Maven Central (mvn, log: ${ctx.paths.installLogFile('kafka')})`);
-      const outcome = await mavenPackage(ctx, 'kafka', kafkaPom(ctx), {
-        'libs.dir': libsDir(ctx),
-        'kafka.build.dir': join(ctx.paths.installDir('kafka'), 'build'),
-      });
-      if (!existsSync(join(libsDir(ctx), `kafka_2.13-${version}.jar`))) {
-        throw new DriftwatchError('DW_ERR_STACK', `kafka: install finished without kafka_2.13-${version}.jar in ${libsDir(ctx)}`);
-      }
-      writeInstallMarker(markerFile(ctx), recipe(ctx), { version });
-      return outcome;
-    },
-
     async prepare(ctx) {
       requireJava('kafka');
       const dataDir = ctx.paths.dataDir('kafka');
       mkdirSync(configDir(ctx), { recursive: true });
       mkdirSync(dataDir, { recursive: true });
-      writeFileSync(
-        join(configDir(ctx), 'server.properties'),
-        fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir, PORT: String(port), CONTROLLER_PORT: String(controllerPort) }),
-      );
+      writeFileSync(join(configDir(ctx), 'server.properties'), fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir, PORT: String(port), CONTROLLER_PORT: String(controllerPort) }));
       writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
       if (existsSync(join(dataDir, 'meta.properties'))) return;
-      // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url
-      // (the format of Kafka's own Uuid.randomUuid()), and like Kafka's never starting with "-": StorageTool's
-      // argument parser would take it for an option (one fresh machine in 64 failed to start its stack).
       let clusterId: string;
       do clusterId = randomBytes(16).toString('base64url');
       while (clusterId.startsWith('-'));
-      ctx.progress(`kafka: formatting ${dataDir} (cluster id ${clusterId})`);
-      await runLoggedJava(
-        [
-          ...javaArgs(ctx, '256m'),
-          'kafka.tools.StorageTool',
-          'format',
-          '--ignore-formatted',
-          '-t',
-          clusterId,
-          '-c',
-          join(configDir(ctx), 'server.properties'),
-        ],
-        { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what: 'kafka: format storage (kafka-storage format)' },
-      );
+      await runKafkaTool(ctx, 'kafka.tools.StorageTool', ['format', '--ignore-formatted', '-t', clusterId, '-c', join(configDir(ctx), 'server.properties')], 'kafka: format storage (kafka-storage format)');
     },
-
-    spawn: (ctx) =>
-      spawnDetached('java', [...javaArgs(ctx, '512m'), 'kafka.Kafka', join(configDir(ctx), 'server.properties')], {
-        cwd: kafkaDir(ctx),
-        logFile: ctx.paths.logFile('kafka'),
-      }),
-
     health: () => kafkaHealth(brokers),
   };
 }
-
-export const kafkaDriver: ServiceDriver = createKafkaDriver();

@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: where stack/ (POMs, config templates) and schemas/ live. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export type ServiceName = 'kafka' | 'redis' | 'registry';
+/**
+ * The plain services, then what `stack up --secure` adds: Kafka's SASL_SSL listener (a listener of the
+ * same broker process), a TLS Redis and an HTTPS registry front (their files live under `secure/`).
+ */
+export type ServiceName = 'kafka' | 'redis' | 'registry' | 'kafka-sasl' | 'redis-tls' | 'registry-https';
 
 export interface StackPaths {
   /** Everything the stack writes: installs, data, logs, pid files. Git-ignored. */
@@ -14,6 +18,8 @@ export interface StackPaths {
   installRoot: string;
   logs: string;
   run: string;
+  /** `stack up --secure`: certificates, secrets.env, topology.yaml, the secure services' config and data. */
+  secure: string;
   /** Committed inputs: POMs and config templates. */
   templates: string;
   schemas: string;
@@ -40,6 +46,7 @@ export function stackPaths(stackDir: string | undefined = process.env['DRIFTWATC
     installRoot,
     logs: join(root, 'logs'),
     run: join(root, 'run'),
+    secure: join(root, 'secure'),
     templates,
     schemas: join(REPO_ROOT, 'schemas'),
     mavenSettings: join(templates, 'maven-settings.xml'),

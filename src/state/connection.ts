@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type Result } from 'ioredis';
 import { redactUrl } from '../telemetry/redact.ts';
+import { redisClientOptions, redisClusterOptions, type RedisConnectionSettings } from './redis-client-options.ts';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
 
@@ -29,8 +30,7 @@ export interface Connection {
   address: string;
 }
 
-export interface ConnectionSpec {
-  redis_url: string;
+export interface ConnectionSpec extends RedisConnectionSettings {
   /** host:port of some cluster nodes; set = cluster mode. */
   cluster_nodes?: readonly string[] | undefined;
   /** ms; a command unanswered this long fails (ioredis commandTimeout), default 10 s. */
@@ -50,12 +50,14 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
   let connection: Connection;
   const nodes = spec.cluster_nodes ?? [];
   if (nodes.length > 0) {
+    const security = redisClusterOptions(spec);
     const client = new Cluster(
       nodes.map((node) => {
         const at = node.lastIndexOf(':');
         return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
       }),
       {
+        ...security,
         enableAutoPipelining: true,
         // ioredis routes an auto-pipelined script by its first argument, which for these is the key count,
         // not a key: they are sent on their own (still concurrently), routed by their keys.
@@ -64,12 +66,12 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
         clusterRetryStrategy: backoff,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 500,
-        redisOptions: { maxRetriesPerRequest, commandTimeout },
+        redisOptions: { ...security.redisOptions, maxRetriesPerRequest, commandTimeout },
       },
     );
     connection = { client, cluster: true, address: `cluster ${nodes.join(',')}` };
   } else {
-    const client = new Redis(spec.redis_url, { enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff, commandTimeout });
+    const client = new Redis({ ...redisClientOptions(spec), enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff, commandTimeout });
     connection = { client, cluster: false, address: redactUrl(spec.redis_url) };
   }
   const { client } = connection;

@@ -5,16 +5,14 @@ import { BaselineStore } from './baseline-store.ts';
 import { BatchStore } from './batch-store.ts';
 import type { StateCodecs } from './codecs.ts';
 import { Compactor } from './compaction.ts';
-import { connect, type RedisClient } from './connection.ts';
+import { connect, type ConnectionSpec, type RedisClient } from './connection.ts';
 import { EvaluationStore } from './evaluation-store.ts';
 import { JoinStore } from './join-store.ts';
 import { KeyLayout } from './keys.ts';
 import { WindowStore } from './window-store.ts';
 
 /** The state section of a topology, as far as the state layer needs it. */
-export interface StateSpec {
-  redis_url: string;
-  cluster_nodes?: readonly string[] | undefined;
+export interface StateSpec extends ConnectionSpec {
   key_prefix: string;
   retention: { fine: { bucket: number; keep: number }; coarse: { bucket: number; keep: number } };
   caps: { features_per_model: number; models: number };

@@ -12,7 +12,7 @@ export default async function setup(): Promise<void> {
     ),
   ]).catch((error: unknown) => {
     throw new Error(
-      `integration tests need the local stack: run \`npx driftwatch stack up\` first (${error instanceof Error ? error.message : String(error)})`,
+      `integration tests need the local stack: \`npm test\` brings it up; after \`npm run test:only\` or \`vitest\`, run \`npx driftwatch stack up\` first (${error instanceof Error ? error.message : String(error)})`,
     );
   });
   if (!status.healthy) {
