@@ -152,21 +152,19 @@ export class BatchRunner {
    */
   async process<T, P, W>(source: BatchSource<T, P, W>, batch: PartitionBatch, options: ProcessOptions = { alive: () => true }): Promise<BatchOutcome> {
     const name = `${batch.topic}/${batch.partition}`;
-    for (let failures = 0; ; ) {
+    for (let failures = 1; ; failures++) {
       try {
         const outcome = await this.attempt(source, batch);
         this.deps.health.succeeded(name);
         return outcome;
       } catch (error) {
-        if (!options.alive()) {
-          this.deps.health.succeeded(name);
-          return { lastOffset: undefined, accepted: 0, deadLettered: 0, skipped: 0 };
+        if (options.alive()) {
+          this.deps.health.failed(name, error);
+          const delay = Math.min(RETRY_MS.max, RETRY_MS.first * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
+          for (let waited = 0; waited < delay && options.alive(); waited += 250) await sleep(Math.min(250, delay - waited));
         }
-        failures++;
-        this.deps.health.failed(name, error);
-        const delay = Math.min(RETRY_MS.max, RETRY_MS.first * 2 ** Math.min(failures - 1, 10));
-        for (let waited = 0, step = delay * (0.5 + Math.random() / 2); waited < step && options.alive(); waited += 250) await sleep(Math.min(250, step - waited));
         if (!options.alive()) {
+          // Not ours any more: given back unresolved (the next owner, or the sought position, takes it from here).
           this.deps.health.succeeded(name);
           return { lastOffset: undefined, accepted: 0, deadLettered: 0, skipped: 0 };
         }
