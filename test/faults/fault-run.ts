@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
+import { modelKey } from '../../src/aggregate/index.ts';
 import { Scenario, type ScenarioOptions } from '../kit/faults.ts';
 import { waitFor } from '../kit/wait.ts';
 
@@ -18,6 +19,8 @@ export interface FaultReport {
   deadLetters: number;
   incidents: number;
   alertCopies: number;
+  /** Labels of joinable predictions sent (labeled_total reached exactly this), when the scenario has labels. */
+  labeled?: number;
   metrics: Record<string, number>;
   log: string[];
 }
@@ -62,6 +65,11 @@ export async function runFault(
     await scenario.stopTraffic();
     await scenario.waitCaughtUp();
     await waitFor('the worker to be ready', async () => ((await scenario.readyz()) === 200 ? true : undefined), 60_000, 250);
+    if (scenario.options.labels) {
+      // Labels that came before their prediction wait and are retried (every 2 s here): every joinable one joins, once.
+      await waitFor('every label to join', async () => ((await scenario.state.windows.totals(modelKey('eta', 'eta-v1'))).labeled >= scenario.joinable ? true : undefined), 60_000, 1000).catch(() => undefined);
+      expect((await scenario.state.windows.totals(modelKey('eta', 'eta-v1'))).labeled, 'labeled_total = labels of joinable predictions').toBe(scenario.joinable);
+    }
     const verdict = await scenario.verdict();
     const recovered = scenario.observation.lag.find((sample) => sample.at >= faultEnd && sample.lag <= RATE && !scenario.observation.notReady.some(([from, to]) => from <= sample.at && (to ?? Infinity) >= sample.at));
     const metrics: Record<string, number> = {};
@@ -78,6 +86,7 @@ export async function runFault(
       deadLetters: verdict.deadLetters,
       incidents: verdict.incidents.size,
       alertCopies: verdict.alertCopies,
+      ...(scenario.options.labels ? { labeled: scenario.joinable } : {}),
       metrics,
       log: scenario.userVisibleLog(),
     };

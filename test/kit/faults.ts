@@ -8,6 +8,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkaj
 import { modelKey } from '../../src/aggregate/index.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
 import { encodeAvro, encodeJson, predictionType } from '../../src/produce/encode.ts';
+import { encodeLabelJson } from '../../src/produce/labels.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
 import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts';
 import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
@@ -93,6 +94,8 @@ export interface ScenarioOptions {
   newSchemaAtMs?: number;
   /** Topic configuration of the dead-letter topic (e.g. a small max.message.bytes). */
   dlqConfig?: { name: string; value: string }[];
+  /** Also a label for every valid prediction, on the labels topic, right after it (labels joined through Redis). */
+  labels?: boolean;
 }
 
 /**
@@ -117,6 +120,8 @@ export class Scenario {
   private polling: NodeJS.Timeout | undefined;
   private topologyFile = '';
   private produced = 0;
+  /** Labels sent whose prediction can be joined (it succeeded, with a value): labeled_total must reach this. */
+  joinable = 0;
   /** A later version of the prediction schema (one more optional field), registered at setup. */
   private laterSchema: { id: number; type: ReturnType<typeof predictionType> } | undefined;
   private polls = 0;
@@ -164,7 +169,7 @@ export class Scenario {
       state: { redis_url: FAULT_REDIS_URL, key_prefix: this.names.prefix, command_timeout: '5s', retention: { fine: { bucket: '5s', keep: '30m' }, coarse: { bucket: '1h', keep: '48h' } }, ...extra['state'] },
       windows: { current: [{ name: '20s', duration: '20s' }], reference: { kind: 'rolling', duration: '10m' }, ...extra['windows'] },
       evaluation: { tick: '2s', lease: '10s', ...extra['evaluation'] },
-      labels: { enabled: false, ...extra['labels'] },
+      labels: { enabled: this.options.labels === true, retry_interval: '2s', ...extra['labels'] },
       rules: { builtin: false, defaults: [{ name: 'error-rate', target: 'model', statistic: 'error_rate', above: 0.05, clear: 0.02, min_samples: 200, severity: 'critical' }], ...extra['rules'] },
       sinks: { dlq_topic: topics.dlq, alerts_topic: topics.alerts, metrics: { port: this.metricsPort, host: '127.0.0.1' }, ...extra['sinks'] },
     };
@@ -243,6 +248,8 @@ export class Scenario {
     const later = this.laterSchema;
     const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, numericFeatures: 4, categoricalFeatures: 1, errorRate: 0.002, seed: 7, drift: [{ kind: 'errors', rate: 0.4, fromMs: this.options.incident.fromMs, toMs: this.options.incident.fromMs + this.options.incident.forMs }] };
     const generator = new TrafficGenerator(spec);
+    const labels: { message: { key: string; value: Buffer } }[] = [];
+    let sentJoinable = 0;
     let n = 0;
     while (!this.stopProducing) {
       const slice = Date.now();
@@ -255,6 +262,10 @@ export class Scenario {
           continue;
         }
         const event = generator.next(Date.now(), elapsed);
+        if (this.options.labels) {
+          labels.push({ message: { key: event.prediction_id, value: encodeLabelJson({ prediction_id: event.prediction_id, label: n % 3, observed_at: Date.now() }) } });
+          if (event.error === null && event.prediction !== null) sentJoinable++;
+        }
         const avro = later && elapsed >= (this.options.newSchemaAtMs ?? Infinity) ? encodeAvro(later.type, later.id, event) : encodeAvro(type, schemaId, event);
         messages.push({ key: `v-${n}`, value: n % 2 === 0 ? avro : encodeJson(event) });
       }
@@ -263,6 +274,10 @@ export class Scenario {
         // A send that fails (the broker is down) may or may not have landed: the truth is read back from the topic.
         await this.producer.send({ topic: this.names.topics.predictions, acks: -1, messages }).catch(() => undefined);
       }
+      if (labels.length > 0 && (await this.producer.send({ topic: this.names.topics.labels, acks: -1, messages: labels.splice(0).map(({ message }) => message) }).then(() => true, () => false))) {
+        this.joinable += sentJoinable;
+      }
+      sentJoinable = 0;
       await sleep(Math.max(0, 100 - (Date.now() - slice)));
     }
   }
