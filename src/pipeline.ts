@@ -209,6 +209,9 @@ export async function runWorker(parts: WorkerParts): Promise<Worker> {
     labels?.assign(owned.filter(({ topic }) => topicSelected(topology.sources.labels, topic)));
     logger.info({ assignment }, 'joined consumer group');
   });
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    if (event.payload.batchSize === 0) runner.coveredWithoutMessages(event.payload.topic, event.payload.partition, Number(event.payload.lastOffset));
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     joined = false;
     logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');

@@ -129,6 +129,14 @@ export class BatchRunner {
   }
 
   /**
+   * kafkajs resolved and committed a batch that had no message for us (transaction markers, aborted
+   * records): the next fetch starts after it although the state's watermark did not move. Not a hole.
+   */
+  coveredWithoutMessages(topic: string, partition: number, lastOffset: number): void {
+    this.startsAt.set(`${topic}/${partition}`, lastOffset + 1);
+  }
+
+  /**
    * The partition's state is behind what was processed through `through` (Redis lost writes): replay
    * it. Messages up to `through` were processed once, so their dead letters are on the DLQ already (not
    * sent again, only counted) and their validation clock is their own timestamp (as when they were
