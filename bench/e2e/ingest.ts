@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Admission, Aggregator } from '../../src/aggregate/index.ts';
-import { decodeValue, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
+import { decodeValue, DEFAULT_LIMITS, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { registerSchema } from '../../src/sinks/register-schema.ts';
 import { startWorker } from '../../src/pipeline.ts';
@@ -107,10 +107,10 @@ export async function consumeWithoutRedis(input: IngestTopic & { mode: ConsumeMo
   });
   const schemas = new SchemaRegistryCache(registryConnection(topology.sources));
   const limits = {
+    ...DEFAULT_LIMITS,
     allowedLatenessMs: topology.windows.allowed_lateness,
     maxFutureMs: topology.windows.max_future,
     maxFeatures: topology.sources.max_features_per_event,
-    maxIdLength: 256,
   };
   const aggregation = {
     bucketMs: topology.state.retention.fine.bucket,

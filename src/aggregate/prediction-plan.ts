@@ -62,6 +62,8 @@ export interface PredictionPlanOptions {
   joinSampleRate: number | undefined;
   /** Per model key: events at or below this offset are in state already (a write of theirs landed). */
   floors?: ReadonlyMap<string, number>;
+  /** Model keys the fleet's registry refused (caps.models reached): their events are overflow. */
+  refused?: ReadonlySet<string>;
 }
 
 /**
@@ -76,10 +78,16 @@ export function planPredictions(events: readonly PositionedEvent[], options: Pre
   const joinWriter = new ByteWriter(16_384);
   // Per model identity (predictor NUL model, as the aggregator keys them): key, first offset, latencies.
   const seen = new Map<string, { key: string; firstOffset: number; latenciesMs: number[]; counted: boolean; roles: Map<ModelRole, number> }>();
+  const refused = options.refused;
+  let refusedEvents = 0;
   for (const { offset, event } of events) {
     const identity = `${event.predictor_name}\u0000${event.model_id}`;
     let model = seen.get(identity);
     if (!model) seen.set(identity, (model = { key: modelKey(event.predictor_name, event.model_id), firstOffset: offset, latenciesMs: [], counted: false, roles: new Map() }));
+    if (refused?.has(model.key)) {
+      refusedEvents++;
+      continue;
+    }
     const floor = floors.get(model.key);
     const fresh = floor === undefined || offset > floor;
     if (fresh && !model.counted) {
@@ -113,5 +121,5 @@ export function planPredictions(events: readonly PositionedEvent[], options: Pre
     for (const [feature, values] of summary.features) out.features.set(feature, (out.features.get(feature) ?? 0) + values.logged);
     out.buckets.push({ start: delta.bucketStart, bytes: summary.encode() });
   }
-  return { models: [...models.values()], joins, overflowModelEvents: drained.overflowModelEvents };
+  return { models: [...models.values()], joins, overflowModelEvents: drained.overflowModelEvents + refusedEvents };
 }

@@ -43,6 +43,7 @@ export function registerRunCommand(program: Command): void {
     .addOption(topologyOption())
     .option('--worker-id <id>', 'a name for this worker in logs and dead-letter headers (default: host-pid)')
     .option('--metrics-port <port>', `port of /metrics, /healthz and /readyz (default: $${METRICS_PORT_ENV}, else sinks.metrics.port, 9464)`, port('--metrics-port'))
+    .option('--drain-timeout <duration>', 'on SIGTERM, exit (code 1) if draining takes longer than this', '30s')
     .addHelpText(
       'after',
       examples(
@@ -51,7 +52,10 @@ export function registerRunCommand(program: Command): void {
         ['driftwatch run --metrics-port 9465', 'a second worker on the same host: each needs its own metrics port'],
       ),
     )
-    .action(async (options: { topology?: string; workerId?: string; metricsPort?: number }) => {
+    .action(async (options: { topology?: string; workerId?: string; metricsPort?: number; drainTimeout: string }) => {
+      const { parseDuration } = await import('../evaluate/duration.ts');
+      const drainMs = parseDuration(options.drainTimeout);
+      if (drainMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--drain-timeout: expected a duration such as 30s, got "${options.drainTimeout}"`);
       // Loaded on use: `--help` must not pay for kafkajs, ioredis and the rest (start-up time).
       const [{ resolveTopology }, { startWorker }, { createLogger }, { createRegistry }, { ConnectionErrors }] = await Promise.all([
         import('./topology-option.ts'),
@@ -66,13 +70,24 @@ export function registerRunCommand(program: Command): void {
       const logger = createLogger();
       const registry = createRegistry();
       let worker: Worker | undefined;
-      const server = await serveMetrics(registry, host, portNumber, () => worker?.ready() ?? false);
+      let draining = false;
+      // /healthz from the first second; /readyz 503 until the worker consumes, and again while it drains.
+      const server = await serveMetrics(registry, host, portNumber, () => !draining && (worker?.ready() ?? false));
+      // A signal while Redis or Kafka are still being waited for: nothing to drain yet.
+      const early = (signal: string) => {
+        logger.info({ signal }, 'stopping before the worker started');
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', early);
+      process.once('SIGINT', early);
       try {
         worker = await ConnectionErrors.of(topology).run(() => startWorker({ topology, logger, registry, ...(options.workerId ? { workerId: options.workerId } : {}) }));
       } catch (error) {
         await server.close();
         throw error;
       }
+      process.off('SIGTERM', early);
+      process.off('SIGINT', early);
       logger.info({ metrics: `http://${host}:${server.port}/metrics` }, 'serving metrics');
       const running = worker;
 
@@ -81,7 +96,14 @@ export function registerRunCommand(program: Command): void {
         const stop = (signal: string) => {
           if (stopping) return;
           stopping = true;
-          logger.info({ signal }, 'draining: finishing the batch in flight, committing, leaving the group');
+          draining = true;
+          logger.info({ signal, deadline_ms: drainMs }, 'draining: finishing the batch in flight, committing, leaving the group');
+          const deadline = setTimeout(() => {
+            // What was not committed is redelivered to the partitions' next owners (and skipped there by the watermarks).
+            logger.error({ deadline_ms: drainMs }, `drain did not finish within ${options.drainTimeout}; exiting without a clean stop`);
+            process.exit(1);
+          }, drainMs);
+          deadline.unref();
           running
             .stop()
             .then(() => server.close())
@@ -89,7 +111,8 @@ export function registerRunCommand(program: Command): void {
               logger.error({ err: error }, 'unclean stop');
               process.exitCode = 1;
               resolve();
-            });
+            })
+            .finally(() => clearTimeout(deadline));
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));

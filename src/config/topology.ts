@@ -176,6 +176,8 @@ const state = z
       .default({}),
     /** Labels wait this long for their prediction, and predictions this long for their label. */
     label_join_ttl: duration.default('7d'),
+    /** A Redis command unanswered this long fails, is reported and retried (a paused or stuck Redis is not waited on silently). */
+    command_timeout: duration.default('10s'),
   })
   .strict()
   .superRefine((value, ctx) => {

@@ -41,7 +41,7 @@ export class AlertSink {
     await this.producer.send({
       topic: this.topic,
       acks: -1,
-      messages: events.map((event) => ({ key: event.id, value: this.encode(event, schemaId), headers: { state: event.state, rule: event.rule } })),
+      messages: events.map((event) => ({ key: event.id, value: this.encode(event, schemaId), headers: { state: event.state, rule: event.rule, event_id: event.event_id } })),
     });
   }
 }

@@ -9,13 +9,13 @@ import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { retry } from '../retry.ts';
-import { KAFKA_BROKERS, KAFKA_HOST, ensureTopics, kafkaDriver, kafkaPorts, type TopicResult } from './kafka.ts';
+import { KAFKA_BROKERS, KAFKA_HOST, createKafkaDriver, ensureTopics, kafkaDriver, kafkaPorts, type TopicResult } from './kafka.ts';
 import { ensureScramUser, kafkaSaslHealth } from './kafka-sasl.ts';
 import { withStackLock } from './lock.ts';
 import { portOpen } from './net.ts';
 import { stackPaths, type ServiceName, type StackPaths } from './paths.ts';
-import { livePid, logTail, processMemory, removePidFile, stopProcess, writePidFile, type Memory } from './process.ts';
-import { REDIS_URL, redisDriver } from './redis.ts';
+import { livePid, logTail, processMemory, removePidFile, stopProcess, writePidFile, type Memory, type PidRecord } from './process.ts';
+import { createRedisDriver, REDIS_HOST, REDIS_URL, redisDriver } from './redis.ts';
 import { REDIS_CLUSTER_NODES, redisClusterDataDir, redisClusterDown, redisClusterStatus, redisClusterUp, type RedisClusterUpResult } from './redis-cluster.ts';
 import { REGISTRY_URL, ensureSchemas, registryDriver, type RegistrySetupResult, type SchemaResult } from './registry.ts';
 import { redisTlsDataDir, redisTlsDriver } from './redis-tls.ts';
@@ -51,6 +51,37 @@ export const DEFAULT_ENDPOINTS: Readonly<StackEndpoints> = Object.freeze({
 
 export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'redis', 'registry'];
 const DRIVERS: readonly ServiceDriver[] = [kafkaDriver, redisDriver, registryDriver];
+
+/**
+ * Which services a stack runs, on which ports, and where it keeps its files. The default is the local
+ * stack everyone shares; another (the fault-injection suite's: its own Kafka and Redis to kill and stop)
+ * lives in `<stack dir>/<instance>/` on its own ports, shares the installs, and has no secure services
+ * and no Redis Cluster.
+ */
+export interface StackLayout {
+  /** Sub-directory of the stack dir for this stack's data, config, logs and pid files ('' = the stack dir). */
+  instance: string;
+  kafka?: { port: number; controllerPort: number };
+  redis?: { port: number };
+  registry: boolean;
+}
+
+export const DEFAULT_LAYOUT: Readonly<StackLayout> = Object.freeze({ instance: '', kafka: { port: 9092, controllerPort: 9093 }, redis: { port: 6379 }, registry: true });
+
+function layoutDrivers(layout: StackLayout): readonly ServiceDriver[] {
+  if (layout === DEFAULT_LAYOUT) return DRIVERS;
+  return [
+    ...(layout.kafka ? [createKafkaDriver(layout.kafka.port, layout.kafka.controllerPort)] : []),
+    ...(layout.redis ? [createRedisDriver(layout.redis.port)] : []),
+    ...(layout.registry ? [registryDriver] : []),
+  ];
+}
+
+function layoutEndpoints(layout: StackLayout): StackEndpoints {
+  const endpoints = { ...DEFAULT_ENDPOINTS, kafkaBrokers: [...DEFAULT_ENDPOINTS.kafkaBrokers] };
+  if (layout === DEFAULT_LAYOUT) return endpoints;
+  return { ...endpoints, kafkaBrokers: layout.kafka ? [`${KAFKA_HOST}:${layout.kafka.port}`] : [], redisUrl: layout.redis ? `redis://${REDIS_HOST}:${layout.redis.port}` : '' };
+}
 /** Started after the plain ones: nginx fronts the registry, and redis-tls shares Redis's install. */
 const SECURE_DRIVERS: readonly ServiceDriver[] = [redisTlsDriver, registryHttpsDriver];
 const SECURE_KAFKA_ADDRESS = `${SECURE_HOST}:${SECURE_KAFKA_PORT}`;
@@ -64,6 +95,8 @@ export interface StackOptions {
   progress?: (message: string) => void;
   /** Also a 3-master Redis Cluster on 127.0.0.1:7001–7003 (up: start it; status/down: always looked at). */
   redisCluster?: boolean;
+  /** Another stack than the default one (DEFAULT_LAYOUT). */
+  layout?: StackLayout;
 }
 
 export interface ServiceUpResult {
@@ -143,8 +176,15 @@ export interface StackDownResult {
   purged: string[];
 }
 
-function context(options: StackOptions): StackContext {
-  const paths = stackPaths(options.stackDir);
+interface LayoutContext extends StackContext {
+  layout: StackLayout;
+  drivers: readonly ServiceDriver[];
+}
+
+function context(options: StackOptions): LayoutContext {
+  const layout = options.layout ?? DEFAULT_LAYOUT;
+  const drivers = layoutDrivers(layout);
+  const paths = stackPaths(options.stackDir, layout.instance);
   const progress = options.progress ?? (() => undefined);
   const turns = new Map<ServiceName, { done: Promise<void>; release: () => void }>();
   for (const name of SERVICE_NAMES) {
@@ -155,7 +195,11 @@ function context(options: StackOptions): StackContext {
     turns.set(name, { done, release });
   }
   const releaseInstallTurn = (service: ServiceName): void => turns.get(service)?.release();
+  // Services this stack does not run never take their turn.
+  for (const name of SERVICE_NAMES) if (!drivers.some((driver) => driver.name === name)) releaseInstallTurn(name);
   return {
+    layout,
+    drivers,
     paths,
     progress,
     releaseInstallTurn,
@@ -237,7 +281,7 @@ async function upService(ctx: StackContext, driver: ServiceDriver, health: Healt
     ctx.progress(`${name}: something else already answers on ${driver.address}; using it (it is not ours to stop)`);
     return { ...base, product: driver.product(ctx), pid: null, external: true, installed: false, started: false, health };
   }
-  const ports = name === 'kafka' ? kafkaPorts(ctx) : [driver.port];
+  const ports = driver.ports ?? (name === 'kafka' ? kafkaPorts(ctx) : [driver.port]);
   for (const port of ports) {
     if (await portOpen(KAFKA_HOST, port)) {
       throw stackError(name, `port ${port} on 127.0.0.1 is taken by another process that does not answer as ${name} (${health.detail}); stop it or free the port`, logFile);
@@ -266,6 +310,7 @@ async function upService(ctx: StackContext, driver: ServiceDriver, health: Healt
   });
   const startMs = Math.round(performance.now() - began);
   ctx.progress(`${name}: healthy on ${driver.address} after ${seconds(startMs)} (pid ${child.pid})`);
+  await driver.afterStart?.(ctx);
   return {
     ...base,
     product,
@@ -288,21 +333,22 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
   const ctx = context(options);
   const began = performance.now();
   return serialised(ctx.paths, ctx.progress, async () => {
-    const secure = options.secure === true || isSecureSetUp(ctx.paths);
+    const secure = ctx.layout === DEFAULT_LAYOUT && (options.secure === true || isSecureSetUp(ctx.paths));
     const material = secure ? await ensureSecureMaterial(ctx) : undefined;
     if (material !== undefined) await restartForSecureMaterial(ctx, material);
     let topics: TopicResult[] = [];
     let registrySetup: RegistrySetupResult | undefined;
     // Check all first, so installs then queue in a fixed order (Kafka's quick one before the registry build).
-    const healths = await Promise.all(DRIVERS.map((driver) => driver.health(ctx)));
-    const pipelines = DRIVERS.map(async (driver, index) => {
+    const endpoints = layoutEndpoints(ctx.layout);
+    const healths = await Promise.all(ctx.drivers.map((driver) => driver.health(ctx)));
+    const pipelines = ctx.drivers.map(async (driver, index) => {
       const result = await upService(ctx, driver, healths[index] ?? { healthy: false, detail: 'not checked' }).finally(() =>
         ctx.releaseInstallTurn(driver.name),
       );
       try {
         // Just-started services can still refuse the first admin call (e.g. a controller electing itself).
         const settle = { attempts: 5, initialDelayMs: 500, maxDelayMs: 3000 };
-        if (driver.name === 'kafka') topics = await retry(() => ensureTopics(), settle);
+        if (driver.name === 'kafka') topics = await retry(() => ensureTopics(undefined, endpoints.kafkaBrokers), settle);
         if (driver.name === 'registry') registrySetup = await retry(() => ensureSchemas(ctx.paths.schemas), settle);
       } catch (error) {
         throw stackError(driver.name, errorMessage(error), result.logFile);
@@ -340,7 +386,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
       scramUserCreated;
     return {
       stackDir: ctx.paths.root,
-      endpoints: { ...DEFAULT_ENDPOINTS, kafkaBrokers: [...DEFAULT_ENDPOINTS.kafkaBrokers] },
+      endpoints,
       services,
       topics,
       compatibility: setup.compatibility,
@@ -419,7 +465,8 @@ async function upKafkaListener(
 }
 
 /** The drivers of the services a stack has: the plain ones, and the secure ones once set up (or still running). */
-function driversOf(ctx: StackContext): ServiceDriver[] {
+function driversOf(ctx: LayoutContext): readonly ServiceDriver[] {
+  if (ctx.layout !== DEFAULT_LAYOUT) return ctx.drivers;
   const secure = isSecureSetUp(ctx.paths) ? SECURE_DRIVERS : SECURE_DRIVERS.filter((driver) => livePid(ctx.paths.pidFile(driver.name)) !== undefined);
   return [...DRIVERS, ...secure];
 }
@@ -458,7 +505,7 @@ export async function stackStatus(options: StackOptions = {}): Promise<StackStat
       logFile: ctx.paths.logFile('kafka'),
     });
   }
-  const cluster = await redisClusterStatus(ctx.paths);
+  const cluster = ctx.layout === DEFAULT_LAYOUT ? await redisClusterStatus(ctx.paths) : [];
   const clusterRuns = cluster.some((node) => node.pid !== null || node.health.healthy);
   return { stackDir: ctx.paths.root, healthy: services.every((service) => service.health.healthy), services, ...(clusterRuns ? { redisCluster: cluster } : {}) };
 }
@@ -486,10 +533,13 @@ export async function stackDown(options: StackOptions & { purge?: boolean } = {}
         return { name: driver.name, action: outcome === 'killed' ? 'killed' : 'stopped', pid: ours.pid };
       }),
     );
-    const redisCluster = await redisClusterDown(ctx.paths);
+    const defaultStack = ctx.layout === DEFAULT_LAYOUT;
+    const redisCluster = defaultStack ? await redisClusterDown(ctx.paths) : [];
     const purged: string[] = [];
     if (options.purge === true) {
-      const dirs = [...SERVICE_NAMES.map((name) => ctx.paths.dataDir(name)), ...(drivers.includes(redisTlsDriver) ? [redisTlsDataDir(ctx.paths)] : []), redisClusterDataDir(ctx.paths)];
+      const dirs = defaultStack
+        ? [...SERVICE_NAMES.map((name) => ctx.paths.dataDir(name)), ...(drivers.includes(redisTlsDriver) ? [redisTlsDataDir(ctx.paths)] : []), redisClusterDataDir(ctx.paths)]
+        : drivers.map((driver) => ctx.paths.dataDir(driver.name));
       for (const dir of dirs) {
         rmSync(dir, { recursive: true, force: true });
         purged.push(dir);
@@ -498,4 +548,9 @@ export async function stackDown(options: StackOptions & { purge?: boolean } = {}
     }
     return { stackDir: ctx.paths.root, services, redisCluster, purged };
   });
+}
+
+/** The process a stack started for a service, if it runs (fault injection signals it directly). */
+export function stackProcess(service: ServiceName, options: StackOptions = {}): PidRecord | undefined {
+  return livePid(context(options).paths.pidFile(service));
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { aptGetInstall } from './install.ts';
@@ -54,14 +54,42 @@ export const redisDriver: ServiceDriver = {
     return { queuedMs: 0 };
   },
 
-  async prepare(ctx) {
-    const dataDir = ctx.paths.dataDir('redis');
-    mkdirSync(dataDir, { recursive: true });
-    const template = readFileSync(join(ctx.paths.templates, 'redis', 'redis.conf'), 'utf8');
-    writeFileSync(confFile(ctx), template.replaceAll('@DATA_DIR@', dataDir).replaceAll('@LOG_FILE@', ctx.paths.logFile('redis')));
-  },
+  prepare: (ctx) => prepareRedis(ctx, REDIS_PORT),
+  afterStart: (ctx) => turnOnAppendOnlyFile(ctx, REDIS_PORT),
 
   spawn: (ctx) => spawnDetached('redis-server', [confFile(ctx)], { cwd: ctx.paths.dataDir('redis'), logFile: ctx.paths.logFile('redis') }),
 
   health: () => redisHealth(),
 };
+
+/** Another Redis on loopback (the fault suite's), on its own port, configured like the stack's. */
+export function createRedisDriver(port: number): ServiceDriver {
+  return {
+    ...redisDriver,
+    address: `${REDIS_HOST}:${port}`,
+    port,
+    ports: [port],
+    prepare: (ctx) => prepareRedis(ctx, port),
+    afterStart: (ctx) => turnOnAppendOnlyFile(ctx, port),
+    health: () => redisHealth(REDIS_HOST, port),
+  };
+}
+
+async function prepareRedis(ctx: StackContext, port: number): Promise<void> {
+  const dataDir = ctx.paths.dataDir('redis');
+  mkdirSync(dataDir, { recursive: true });
+  let conf = readFileSync(join(ctx.paths.templates, 'redis', 'redis.conf'), 'utf8');
+  // A data dir from before AOF (an RDB snapshot, no appendonlydir): Redis started with `appendonly yes`
+  // would ignore the snapshot and come up empty (Redis 7.0, measured). Start it from the snapshot once;
+  // afterStart turns AOF on.
+  if (existsSync(join(dataDir, 'dump.rdb')) && !existsSync(join(dataDir, 'appendonlydir'))) conf = conf.replace(/^appendonly yes$/m, 'appendonly no');
+  writeFileSync(confFile(ctx), conf.replaceAll('@PORT@', String(port)).replaceAll('@DATA_DIR@', dataDir).replaceAll('@LOG_FILE@', ctx.paths.logFile('redis')));
+}
+
+/** Redis writes the AOF from the loaded dataset in the background: the documented switch from RDB to AOF. */
+async function turnOnAppendOnlyFile(ctx: StackContext, port: number): Promise<void> {
+  const persistence = await tcpExchange(REDIS_HOST, port, 'INFO persistence\r\n', (text) => text.includes('aof_enabled:'), 3000);
+  if (!persistence.includes('aof_enabled:0')) return;
+  ctx.progress(`redis: turning on the append-only file (from the snapshot in ${ctx.paths.dataDir('redis')})`);
+  await tcpExchange(REDIS_HOST, port, 'CONFIG SET appendonly yes\r\n', (text) => text.includes('\r\n'), 3000);
+}

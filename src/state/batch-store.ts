@@ -14,6 +14,8 @@ export interface BatchStoreOptions {
   fine: ResolutionSpec;
   coarse: ResolutionSpec;
   maxFeaturesPerModel: number;
+  /** The fleet's model registry holds at most this many models (caps.models). */
+  maxModels: number;
   /** A bucket list this long is merged into one element (appends stay cheap, reads stay short). */
   compactAt: number;
 }
@@ -51,6 +53,8 @@ export interface PredictionWrite {
   /** First and last offset the batch covers (the fresh ones). */
   first: number;
   last: number;
+  /** The partition's watermark the batch was planned against (compare-and-set; undefined: any below `first`). */
+  expected?: number | undefined;
   models: readonly ModelWrite[];
   joins: readonly JoinWrite[];
   /** Paired predictions, per shadow model (which may have no events of its own here). */
@@ -78,6 +82,8 @@ export interface LabelCommit {
   topic: string;
   partition: number;
   range?: { first: number; last: number };
+  /** The partition's watermark the batch was planned against (compare-and-set). */
+  expected?: number | undefined;
   outcomes: ReadonlyMap<string, number>;
   deadLetters: ReadonlyMap<string, number>;
   pendingAdded: readonly { member: string; score: number }[];
@@ -122,6 +128,41 @@ export class BatchStore {
   /** Forget what this worker knew of partitions it no longer owns. */
   forgetPartitions(): void {
     this.journalApplied.clear();
+  }
+
+  /** Forget everything this worker cached about the state (it regressed: the registries may be gone). */
+  forgetAll(): void {
+    this.journalApplied.clear();
+    this.registeredModels.clear();
+    this.registeredPartitions.clear();
+    this.admitted.clear();
+  }
+
+  /**
+   * Registers models in the fleet's registry, capped at caps.models across every worker and restart;
+   * returns the keys refused (the registry is full). A model registered once stays admitted.
+   */
+  async admitModels(models: readonly { key: string; predictor: string; model: string; role: string }[]): Promise<Set<string>> {
+    const batch = new UnitBatch(this.cluster);
+    const { ops } = batch.unit(this.keys.root, { kind: 'none' });
+    for (const model of models) ops.register(this.keys.models(), model.key, JSON.stringify({ predictor: model.predictor, model: model.model, role: model.role }), this.options.maxModels);
+    const result = await batch.run(this.client, { compactAt: this.options.compactAt, featureCap: this.options.maxFeaturesPerModel });
+    const refused = new Set(result.refusedRegistrations);
+    for (const model of models) if (!refused.has(model.key)) this.registeredModels.add(model.key);
+    return refused;
+  }
+
+  /**
+   * A label partition whose state regressed: its journal numbering moves to the next epoch, so that
+   * entries committed from now on are numbered above any a model applied before the regression (on a
+   * cluster the models' masters may have kept more than the partition's).
+   */
+  async rebaseJournal(topic: string, partition: number): Promise<void> {
+    const batch = new UnitBatch(this.cluster);
+    const state = this.keys.partition(topic, partition);
+    batch.unit(state.tag, { kind: 'none' }).ops.nextEpoch(state.state, 'seq');
+    await batch.run(this.client, { compactAt: this.options.compactAt, featureCap: this.options.maxFeaturesPerModel });
+    this.journalApplied.delete(partitionName(topic, partition));
   }
 
   bucketStart(resolution: Resolution, time: number): number {
@@ -169,7 +210,7 @@ export class BatchStore {
       modelUnits.push({ model: pair.key, handle });
     }
     const state = this.keys.partition(write.topic, write.partition);
-    const partition = batch.unit(state.tag, { kind: 'after', key: state.state, field: 'wm', first: write.first, last: write.last }, 1);
+    const partition = batch.unit(state.tag, { kind: 'after', key: state.state, field: 'wm', first: write.first, last: write.last, ...(write.expected === undefined ? {} : { expected: write.expected }) }, 1);
     for (const [code, count] of write.deadLetters) partition.ops.increment(state.state, `dlq:${code}`, count);
     if (write.overflowModelEvents > 0) partition.ops.increment(state.state, 'overflow:model_events', write.overflowModelEvents);
 
@@ -211,7 +252,7 @@ export class BatchStore {
     const registration = this.registration(batch, [], commit.topic, commit.partition);
     const state = this.keys.partition(commit.topic, commit.partition);
     const guard = commit.range
-      ? ({ kind: 'commit', key: state.state, field: 'wm', first: commit.range.first, last: commit.range.last, seqField: 'seq' } as const)
+      ? ({ kind: 'commit', key: state.state, field: 'wm', first: commit.range.first, last: commit.range.last, seqField: 'seq', ...(commit.expected === undefined ? {} : { expected: commit.expected }) } as const)
       : ({ kind: 'next', key: state.state, seqField: 'seq' } as const);
     const { ops, handle } = batch.unit(state.tag, guard);
     for (const [outcome, n] of commit.outcomes) if (n > 0) ops.increment(state.state, `label:${outcome}`, n);
@@ -278,8 +319,8 @@ export class BatchStore {
   }
 
   /**
-   * Models and partitions this worker has not registered yet, in the global registry (idempotent:
-   * HSETNX / SADD). Returns what to remember once the write is in.
+   * Models and partitions this worker has not registered yet, in the global registry (idempotent,
+   * capped: a model admitted by admitModels is in already). Returns what to remember once the write is in.
    */
   private registration(batch: UnitBatch, models: readonly ModelWrite[], topic: string, partition: number): () => void {
     const newModels = models.filter((model) => !this.registeredModels.has(model.key));
@@ -287,7 +328,7 @@ export class BatchStore {
     const newPartition = !this.registeredPartitions.has(name);
     if (newModels.length === 0 && !newPartition) return () => undefined;
     const { ops } = batch.unit(this.keys.root, { kind: 'none' });
-    for (const model of newModels) ops.setIfAbsent(this.keys.models(), model.key, JSON.stringify({ predictor: model.predictor, model: model.model, role: model.role }));
+    for (const model of newModels) ops.register(this.keys.models(), model.key, JSON.stringify({ predictor: model.predictor, model: model.model, role: model.role }), this.options.maxModels);
     if (newPartition) ops.addMember(this.keys.partitions(), name);
     return () => {
       for (const model of newModels) this.registeredModels.add(model.key);

@@ -11,7 +11,7 @@ export type RedisClient = Redis | Cluster;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** Arrays are spread into the command by ioredis (one level): a batch's ops never go through a JS spread. */
-    dwApplyUnits(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<[number[], string[], number[], number], Context>;
+    dwApplyUnits(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<[number[], string[], number[], number, string[]], Context>;
     dwClaimJoinsBuffer(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<(number | Buffer)[], Context>;
     dwCompactList(key: string, count: number, merged: Buffer, firstSha: string, lastSha: string): Result<number, Context>;
     dwRenewLease(lease: string, worker: string, ttlMs: number): Result<number, Context>;
@@ -20,6 +20,8 @@ declare module 'ioredis' {
     dwPairRequests(numKeys: number, ...args: (string | Buffer | number | (string | Buffer | number)[])[]): Result<(string | number)[], Context>;
     dwComparisonState(lease: string, comparison: string, verdict: string, worker: string, state: string, stateTtlMs: number, event: string, auditTtlMs: number): Result<number, Context>;
     dwAckVerdict(verdict: string, now: number): Result<number, Context>;
+    dwOutboxOrphans(lease: string, outbox: string, worker: string, minAgeMs: number): Result<string[], Context>;
+    dwRestoreAlert(alerts: string, published: string, field: string, incident: string, lastState: string, firingState: string, now: number): Result<number, Context>;
   }
 }
 
@@ -34,15 +36,19 @@ export interface Connection {
 export interface ConnectionSpec extends RedisConnectionSettings {
   /** host:port of some cluster nodes; set = cluster mode. */
   cluster_nodes?: readonly string[] | undefined;
+  /** ms; a command unanswered this long fails (ioredis commandTimeout), default 10 s. */
+  command_timeout?: number | undefined;
 }
 
 /**
  * Connects to the state's Redis, a single node or a cluster, with the scripts defined. Commands issued
- * together are pipelined automatically (per node on a cluster), and wait through a Redis outage instead
- * of failing a batch (the offline queue; `maxRetriesPerRequest: null`).
+ * together are pipelined automatically (per node on a cluster) and queue through a reconnect (the
+ * offline queue; `maxRetriesPerRequest: null`), but none waits longer than `command_timeout`: a paused,
+ * full or vanished Redis turns into errors the caller sees, reports and retries, not a silent hang.
  */
 export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: number | null } = {}): Connection {
   const maxRetriesPerRequest = options.maxRetriesPerRequest === undefined ? null : options.maxRetriesPerRequest;
+  const commandTimeout = spec.command_timeout ?? 10_000;
   const backoff = (attempt: number) => Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
   let connection: Connection;
   const nodes = spec.cluster_nodes ?? [];
@@ -63,12 +69,12 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
         clusterRetryStrategy: backoff,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 500,
-        redisOptions: { ...security.redisOptions, maxRetriesPerRequest },
+        redisOptions: { ...security.redisOptions, maxRetriesPerRequest, commandTimeout },
       },
     );
     connection = { client, cluster: true, address: `cluster ${nodes.join(',')}` };
   } else {
-    const client = new Redis({ ...redisClientOptions(spec), enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff });
+    const client = new Redis({ ...redisClientOptions(spec), enableAutoPipelining: true, maxRetriesPerRequest, enableOfflineQueue: true, retryStrategy: backoff, commandTimeout });
     connection = { client, cluster: false, address: redactUrl(spec.redis_url) };
   }
   const { client } = connection;
@@ -81,5 +87,7 @@ export function connect(spec: ConnectionSpec, options: { maxRetriesPerRequest?: 
   client.defineCommand('dwPairRequests', { lua: script('pair-requests') });
   client.defineCommand('dwComparisonState', { numberOfKeys: 3, lua: script('comparison-state') });
   client.defineCommand('dwAckVerdict', { numberOfKeys: 1, lua: script('ack-verdict') });
+  client.defineCommand('dwOutboxOrphans', { numberOfKeys: 2, lua: script('outbox-orphans') });
+  client.defineCommand('dwRestoreAlert', { numberOfKeys: 2, lua: script('restore-alert') });
   return connection;
 }

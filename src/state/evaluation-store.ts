@@ -77,17 +77,43 @@ export class EvaluationStore {
     return new Map(Object.entries(fields).map(([field, json]) => [field, JSON.parse(json) as AlertState]));
   }
 
-  /** Applies a model's alert changes if the worker still holds its lease; false when it lost it. */
-  async writeAlertChanges(worker: string, model: string, changes: readonly AlertChange[]): Promise<boolean> {
-    if (changes.length === 0) return true;
+  /**
+   * Applies a model's alert changes if the worker still holds its lease, queuing their events in the
+   * model's outbox stamped with Redis's time. Returns the outbox entries as stored (one per change with
+   * an event, in order), or null when the worker lost the lease.
+   */
+  async writeAlertChanges(worker: string, model: string, changes: readonly AlertChange[]): Promise<string[] | null> {
+    if (changes.length === 0) return [];
     const keys = this.keys.model(model);
     const args = changes.flatMap((change) => [change.field, change.state ? JSON.stringify(change.state) : '', change.event ?? '']);
-    return (await this.client.dwAlertTransitions(keys.lease, keys.alerts, keys.outbox, worker, ...args)) === 1;
+    const stamp = await this.client.dwAlertTransitions(keys.lease, keys.alerts, keys.outbox, worker, ...args);
+    if (stamp === 0) return null;
+    return changes.flatMap((change) => (change.event ? [`${stamp}|${change.event}`] : []));
   }
 
-  /** Alert events of a model written with their state and not yet acknowledged by Kafka. */
+  /** Alert events of a model written with their state and not yet acknowledged by Kafka (entries as stored). */
   async outbox(model: string): Promise<string[]> {
     return this.client.lrange(this.keys.model(model).outbox, 0, -1);
+  }
+
+  /**
+   * Outbox entries queued at least `minAgeMs` ago by Redis's clock: a stopped worker's leftovers, to be
+   * published by this worker only if it holds the model's lease (else none).
+   */
+  async orphans(worker: string, model: string, minAgeMs: number): Promise<string[]> {
+    const keys = this.keys.model(model);
+    return this.client.dwOutboxOrphans(keys.lease, keys.outbox, worker, minAgeMs);
+  }
+
+  /** Keeps the model's lease while a long step (a publish to a stalled broker) holds the tick. */
+  async renewLease(worker: string, model: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.dwRenewLease(this.keys.model(model).lease, worker, ttlMs)) === 1;
+  }
+
+  /** Sets a model's alert state back to what the alerts topic says (restore-alert.lua); true when it changed. */
+  async restoreAlert(model: string, alert: { field: string; incident: string; lastState: 'firing' | 'resolved'; firing: AlertState }, now: number): Promise<boolean> {
+    const keys = this.keys.model(model);
+    return (await this.client.dwRestoreAlert(keys.alerts, keys.published, alert.field, alert.incident, alert.lastState, JSON.stringify(alert.firing), now)) === 1;
   }
 
   async ackOutbox(model: string, entry: string, idState: string, now: number): Promise<void> {

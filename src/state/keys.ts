@@ -33,6 +33,7 @@
  *   :models                   HASH  modelKey → JSON {predictor, model, role}
  *   :workers                  ZSET  worker id → last heartbeat (ms)
  *   :partitions               SET   <topic>/<partition> of every source partition written (their counters add up in status)
+ *   :generation               STRING a random id set once: another one (or none) means the dataset was lost or replaced
  */
 export type Resolution = 'fine' | 'coarse';
 
@@ -76,6 +77,9 @@ export class KeyLayout {
   }
   partitions(): string {
     return `${this.root}:partitions`;
+  }
+  generation(): string {
+    return `${this.root}:generation`;
   }
 
   model(model: string): ModelKeys {

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
+import { DriftwatchError } from '../errors.ts';
 import { BaselineStore } from './baseline-store.ts';
 import { BatchStore } from './batch-store.ts';
 import { ComparisonStore } from './comparison-store.ts';
@@ -15,7 +17,9 @@ import { WindowStore } from './window-store.ts';
 export interface StateSpec extends ConnectionSpec {
   key_prefix: string;
   retention: { fine: { bucket: number; keep: number }; coarse: { bucket: number; keep: number } };
-  caps: { features_per_model: number };
+  caps: { features_per_model: number; models: number };
+  /** Redis commands fail after this long (ms) instead of waiting forever (state.command_timeout). */
+  command_timeout?: number;
   label_join_ttl: number;
 }
 
@@ -40,6 +44,17 @@ export interface StateHealth {
   /** Called when Redis goes away (with the error) and when it is back. */
   onChange(listener: (up: boolean, error?: Error) => void): void;
   ping(): Promise<void>;
+  /**
+   * Throws DW_ERR_CONFIG when a node may evict keys (`maxmemory-policy` other than noeviction, read
+   * from INFO: CONFIG is often disabled on managed Redis): an evicted watermark double-counts, an
+   * evicted bucket loses data silently.
+   */
+  checkEvictionPolicy(): Promise<void>;
+  /**
+   * The state's generation: a random id written once under the global tag. A different id (or none,
+   * replaced now) means the dataset was lost or replaced since it was last read: `created` says so.
+   */
+  generation(): Promise<{ id: string; created: boolean }>;
 }
 
 /** For tests, benchmarks and the demo: what is stored under the prefix, and wiping it. */
@@ -81,6 +96,7 @@ export function openState<S, P, Q>(spec: StateSpec, codecs: StateCodecs<S, P, Q>
   const batches = new BatchStore(client, keys, cluster, joins, compactor, {
     ...resolutions,
     maxFeaturesPerModel: spec.caps.features_per_model,
+    maxModels: spec.caps.models,
     compactAt: options.compactAt ?? 16,
   });
   const listeners: ((up: boolean, error?: Error) => void)[] = [];
@@ -109,6 +125,24 @@ export function openState<S, P, Q>(spec: StateSpec, codecs: StateCodecs<S, P, Q>
       onChange: (listener) => void listeners.push(listener),
       ping: async () => {
         await client.ping();
+      },
+      checkEvictionPolicy: async () => {
+        for (const { name, node } of masters(client, cluster)) {
+          const info = await node.info('memory');
+          const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+          if (policy !== undefined && policy !== 'noeviction') {
+            throw new DriftwatchError(
+              'DW_ERR_CONFIG',
+              `Redis ${cluster ? name : connection.address} has maxmemory-policy ${policy}: it may evict driftwatch state (offset watermarks, summaries) and counts would go wrong silently; set maxmemory-policy noeviction`,
+            );
+          }
+        }
+      },
+      generation: async () => {
+        const key = keys.generation();
+        const fresh = randomUUID();
+        const created = (await client.set(key, fresh, 'NX')) === 'OK';
+        return { id: created ? fresh : ((await client.get(key)) ?? fresh), created };
       },
     },
     admin: {

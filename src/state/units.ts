@@ -7,12 +7,20 @@ import type { RedisClient } from './connection.ts';
  * one call per tag, the calls of a phase concurrently, and a later phase only once every unit of the
  * earlier ones applied (a partition's watermark moves last, after the models' data is in).
  */
+/**
+ * `expected` (after, commit): the offset the writer believes is stored; set, the unit applies only if it
+ * is exactly that (a compare-and-set): a lower stored offset means the state lost writes (a Redis
+ * restarted from an older file, or empty) and the writer must replay from it, not write past the hole.
+ */
 export type Guard =
   | { kind: 'none' }
-  | { kind: 'after'; key: string; field: string; first: number; last: number }
+  | { kind: 'after'; key: string; field: string; first: number; last: number; expected?: number }
   | { kind: 'seq'; key: string; field: string; seq: number }
-  | { kind: 'commit'; key: string; field: string; first: number; last: number; seqField: string }
+  | { kind: 'commit'; key: string; field: string; first: number; last: number; seqField: string; expected?: number }
   | { kind: 'next'; key: string; seqField: string };
+
+/** `expected` when the guard does not compare-and-set (any stored offset below `first` will do). */
+const ANY = -2;
 
 export type UnitStatus = { status: 'applied'; seq: number } | { status: 'refused'; stored: number } | { status: 'conflict' };
 
@@ -67,6 +75,14 @@ export class UnitWriter {
   greatest(key: string, field: string, value: number): this {
     return this.op('G', this.call.ref(key), field, value);
   }
+  /** HSETNX into a hash holding at most `cap` fields; a refusal is reported in WriteResult.refusedRegistrations. */
+  register(key: string, field: string, value: string, cap: number): this {
+    return this.op('R', this.call.ref(key), field, value, cap);
+  }
+  /** Raises a counter to the next multiple of 2^32 (apply-units.lua says why). */
+  nextEpoch(key: string, field: string): this {
+    return this.op('E', this.call.ref(key), field);
+  }
 }
 
 class Call {
@@ -91,13 +107,13 @@ class Call {
         this.args.push('N');
         break;
       case 'after':
-        this.args.push('A', this.ref(guard.key), guard.field, guard.first, guard.last);
+        this.args.push('A', this.ref(guard.key), guard.field, guard.first, guard.last, guard.expected ?? ANY);
         break;
       case 'seq':
         this.args.push('S', this.ref(guard.key), guard.field, guard.seq);
         break;
       case 'commit':
-        this.args.push('C', this.ref(guard.key), guard.field, guard.first, guard.last, guard.seqField);
+        this.args.push('C', this.ref(guard.key), guard.field, guard.first, guard.last, guard.expected ?? ANY, guard.seqField);
         break;
       case 'next':
         this.args.push('X', this.ref(guard.key), guard.seqField);
@@ -117,6 +133,8 @@ export interface WriteResult {
   longLists: string[];
   /** Features refused by a full registry. */
   refusedFeatures: number;
+  /** Fields a capped registration (`register`) refused. */
+  refusedRegistrations: string[];
   /** False when a unit was refused or conflicted: later phases were not sent (cluster) or nothing was written (single node). */
   complete: boolean;
 }
@@ -145,7 +163,7 @@ export class UnitBatch {
   }
 
   async run(client: RedisClient, options: { compactAt: number; featureCap: number }): Promise<WriteResult> {
-    const result: WriteResult = { statuses: new Map(), longLists: [], refusedFeatures: 0, complete: true };
+    const result: WriteResult = { statuses: new Map(), longLists: [], refusedFeatures: 0, refusedRegistrations: [], complete: true };
     for (const calls of this.phases) {
       const sent = [...calls.values()].filter((call) => call.units.length > 0);
       const replies = await Promise.all(
@@ -155,7 +173,7 @@ export class UnitBatch {
         }),
       );
       sent.forEach((call, c) => {
-        const [statuses, infos, long, refused] = replies[c]!;
+        const [statuses, infos, long, refused, refusedFields] = replies[c]!;
         call.units.forEach(({ handle }, u) => {
           const status = Number(statuses[u]);
           const info = Number(infos[u] === '' ? 0 : infos[u]);
@@ -164,6 +182,7 @@ export class UnitBatch {
         });
         for (const index of long) result.longLists.push(call.keys[Number(index) - 1]!);
         result.refusedFeatures += Number(refused);
+        for (const field of refusedFields) result.refusedRegistrations.push(String(field));
       });
       if (!result.complete) break;
     }

@@ -29,14 +29,36 @@ export function createIngestMetrics(registry: Registry) {
     }),
     overflow: new Counter({
       name: 'driftwatch_overflow_total',
-      help: 'Values not monitored because a cap was reached, by kind (model_events, features).',
+      help: 'Values not monitored because a cap was reached, by kind: model_events (caps.models, across the fleet), features (caps.features_per_model), schema_ids (writer schemas dropped from the bounded cache).',
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
     consumerLag: new Gauge({
       name: 'driftwatch_consumer_lag_messages',
-      help: 'Messages behind the partition high watermark after the last batch.',
+      help: "Messages between the group's committed offset and the log end, per partition this worker owns, read from the broker every few seconds (it rises during a stall).",
       labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: 'driftwatch_ingest_failures_total',
+      help: 'Failed tries of a batch (retried with backoff, never skipped), by reason: redis_out_of_memory, redis_timeout, redis_unavailable, redis_error, kafka, registry, other.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    stalledPartitions: new Gauge({
+      name: 'driftwatch_ingest_stalled_partitions',
+      help: 'Partitions whose batch is failing and being retried now.',
+      registers: [registry],
+    }),
+    stateRegressions: new Counter({
+      name: 'driftwatch_state_regressions_total',
+      help: 'Partitions found with their Redis state behind Kafka (kind: generation = the dataset was lost or replaced, behind = watermark behind the committed offset, missing = no watermark); each is replayed from Kafka.',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    stateRebuilding: new Gauge({
+      name: 'driftwatch_state_rebuilding_partitions',
+      help: 'Partitions being replayed from Kafka after a state regression (the worker is not ready meanwhile).',
       registers: [registry],
     }),
     flushDuration: new Histogram({

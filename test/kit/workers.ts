@@ -10,12 +10,19 @@ export class WorkerProcesses {
     process.once('exit', () => this.killAll());
   }
 
-  start(topologyFile: string, id: string, nodeOptions: string[] = []): ChildProcess {
+  /** `onLine` sees every log line (JSON) instead of the test's stderr. */
+  start(topologyFile: string, id: string, nodeOptions: string[] = [], options: { logLevel?: string; onLine?: (line: string) => void } = {}): ChildProcess {
     const child = spawn(process.execPath, [...nodeOptions, 'bin/driftwatch.js', 'run', '--topology', topologyFile, '--worker-id', id], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, DRIFTWATCH_LOG_LEVEL: 'warn' },
+      env: { ...process.env, DRIFTWATCH_LOG_LEVEL: options.logLevel ?? 'warn' },
     });
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${id}] ${chunk.toString()}`));
+    let partial = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!options.onLine) return void process.stderr.write(`[${id}] ${chunk.toString()}`);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') options.onLine(line);
+    });
     this.all.push(child);
     return child;
   }

@@ -37,6 +37,11 @@ export class LabelSource implements BatchSource<LabelItem, (Claim | undefined)[]
     this.drained.clear();
   }
 
+  /** A partition whose state regressed: its journal is drained again before its next write. */
+  forget(topic: string, partition: number): void {
+    this.drained.delete(`${topic}/${partition}`);
+  }
+
   validate(record: unknown, now: number, source: string): Validated<LabelItem> {
     const validated = validateLabel(record, now, this.deps.limits);
     return validated.ok ? { ok: true, event: { event: validated.event, source } } : validated;
@@ -74,6 +79,7 @@ export class LabelSource implements BatchSource<LabelItem, (Claim | undefined)[]
       topic: context.topic,
       partition: context.partition,
       ...(context.range ? { range: context.range } : {}),
+      expected: context.expected,
       outcomes: plan.outcomes,
       deadLetters: context.deadLetters,
       pendingAdded: plan.pendingAdded,

@@ -21,15 +21,28 @@ export interface PredictionSourceDeps {
 /** Per event of a batch, the pairs it completed (undefined: none, or it takes no part). */
 type Completed = (readonly CompletedPair[] | undefined)[];
 
+/** What is read before a batch is planned: the models the fleet's registry refused, the request pairs completed. */
+interface Prepared {
+  refused: ReadonlySet<string>;
+  completed: Completed | undefined;
+}
+
+/** Refused model keys remembered (then forgotten all at once): a flood of junk ids costs a registry call per batch at most. */
+const REFUSED_MEMORY = 10_000;
+
 /**
  * Prediction logs: validated events → per model an exact count and a summary per fine bucket (and the
- * join records), written with a unit per model guarded by the model's own watermark for the partition.
- * A model found already written up to some offset (a crashed or zombie writer's partial write on a
- * cluster) is planned again with only its events above that.
+ * join records, and the request pairs of shadows), written with a unit per model guarded by the model's
+ * own watermark for the partition. A model found already written up to some offset (a crashed or
+ * zombie writer's partial write on a cluster) is planned again with only its events above that.
  */
-export class PredictionSource implements BatchSource<PredictionEvent, Completed | undefined, PredictionPlan> {
+export class PredictionSource implements BatchSource<PredictionEvent, Prepared, PredictionPlan> {
   readonly name = 'predictions';
   private readonly admission: Admission;
+  /** Models in the fleet's registry (at most caps.models). */
+  private readonly registered = new Set<string>();
+  /** Models the registry refused (full). */
+  private refused = new Set<string>();
   /** Serving-latency histogram children by predictor, then model: no key string per event. */
   private readonly latencyChildren = new Map<string, Map<string, BulkHistogramChild>>();
   private refusedFeatures = 0;
@@ -42,19 +55,59 @@ export class PredictionSource implements BatchSource<PredictionEvent, Completed 
     return validatePrediction(record, now, this.deps.limits);
   }
 
-  /** Enters the batch's primaries and shadows with a request id into their requests' entries (pair-requests.lua). */
-  async prepare(events: readonly Positioned<PredictionEvent>[], context: WriteContext): Promise<Completed | undefined> {
+  /** The state regressed: which models are registered is asked again. */
+  forgetModels(): void {
+    this.registered.clear();
+    this.refused.clear();
+  }
+
+  /**
+   * Models new to this worker are registered in the fleet's registry first, capped at caps.models
+   * across every worker and restart: the events of a model it refuses are overflow (counted, not
+   * kept), so junk model ids cannot crowd real ones out or grow the state. Then the batch's primaries
+   * and shadows with a request id enter their requests' entries (pair-requests.lua).
+   */
+  async prepare(items: readonly Positioned<PredictionEvent>[], context: WriteContext): Promise<Prepared> {
+    const refused = await this.register(items);
+    return { refused, completed: await this.pairRequests(items, refused, context) };
+  }
+
+  plan(events: readonly Positioned<PredictionEvent>[], prepared: Prepared, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
+    const plan = planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors, refused: prepared.refused });
+    if (prepared.completed) plan.pairs = planPairs(events, prepared.completed, this.deps.aggregation.bucketMs, floors);
+    return plan;
+  }
+
+  private async register(items: readonly Positioned<PredictionEvent>[]): Promise<ReadonlySet<string>> {
+    const unknown = new Map<string, { key: string; predictor: string; model: string; role: string }>();
+    for (const { event } of items) {
+      const key = modelKey(event.predictor_name, event.model_id);
+      if (!this.registered.has(key) && !this.refused.has(key)) unknown.set(key, { key, predictor: event.predictor_name, model: event.model_id, role: event.role });
+    }
+    if (unknown.size > 0) {
+      const refused = await this.deps.batches.admitModels([...unknown.values()]);
+      if (this.refused.size + refused.size > REFUSED_MEMORY) this.refused = new Set();
+      for (const key of unknown.keys()) {
+        if (refused.has(key)) this.refused.add(key);
+        else this.registered.add(key);
+      }
+    }
+    return this.refused;
+  }
+
+  private async pairRequests(events: readonly Positioned<PredictionEvent>[], refused: ReadonlySet<string>, context: WriteContext): Promise<Completed | undefined> {
     const { pairs } = this.deps;
     if (!pairs) return undefined;
     const wanted = events.flatMap(({ offset, event }, i) => {
       const entry = pairEntryOf(event);
-      return entry ? [{ i, offset, event, entry }] : [];
+      const model = modelKey(event.predictor_name, event.model_id);
+      return entry && !refused.has(model) ? [{ i, offset, event, entry, model }] : [];
     });
     if (wanted.length === 0) return undefined;
     const found = await pairs.pair(
-      wanted.map(({ offset, event, entry }) => ({
+      wanted.map(({ offset, event, entry, model }) => ({
         field: entry.field,
-        model: modelKey(event.predictor_name, event.model_id),
+        model,
         role: entry.role,
         // The message's position, as the runner names it: the same for every worker that replays it.
         source: `${context.topic}/${context.partition}/${offset}`,
@@ -67,12 +120,6 @@ export class PredictionSource implements BatchSource<PredictionEvent, Completed 
     return completed;
   }
 
-  plan(events: readonly Positioned<PredictionEvent>[], completed: Completed | undefined, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
-    const plan = planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors });
-    if (completed) plan.pairs = planPairs(events, completed, this.deps.aggregation.bucketMs, floors);
-    return plan;
-  }
-
   async apply(plan: PredictionPlan, context: WriteContext): Promise<ApplyResult> {
     const { range } = context;
     if (!range) throw new Error('a prediction write needs the offsets it covers');
@@ -81,6 +128,7 @@ export class PredictionSource implements BatchSource<PredictionEvent, Completed 
       partition: context.partition,
       first: range.first,
       last: range.last,
+      expected: context.expected,
       models: plan.models,
       joins: plan.joins,
       ...(plan.pairs ? { pairs: plan.pairs } : {}),

@@ -4,10 +4,12 @@
 --
 -- A guard makes a unit exactly-once:
 --   N                                    none (idempotent ops only)
---   A key field first last               "after": applies iff the offset stored in HASH key.field is below
---                                        `first` (none of the unit's messages is in yet); stores `last`
+--   A key field first last expected      "after": applies iff the offset stored in HASH key.field is below
+--                                        `first` (none of the unit's messages is in yet) and, unless
+--                                        expected is -2, equals `expected` (compare-and-set: a lower one
+--                                        means the state lost writes); stores `last`
 --   S key field seq                      applies iff the sequence stored in key.field is below `seq`; stores it
---   C key field first last seqField      "after", and numbers the unit: seq = HINCRBY key seqField 1
+--   C key field first last expected seqField  "after", and numbers the unit: seq = HINCRBY key seqField 1
 --   X key seqField                       always applies, numbered like C (a commit no offset covers)
 -- Ops (keys by index into KEYS):
 --   L key blob ttl_ms       RPUSH the blob, PEXPIRE the list; reports the key when its length reaches a
@@ -27,13 +29,18 @@
 --   D key field             HDEL
 --   G key field n           HSET key field n if n is greater than what it holds (a model's last-seen
 --                           time per role: the latest write wins whatever order batches land in)
+--   R key field value cap   HSETNX into a HASH capped at `cap` fields (the fleet's model registry); a
+--                           refusal is reported (the field, in the fifth reply)
+--   E key field             raise a counter to the next multiple of 2^32 (a label partition's journal
+--                           seq after its state regressed: entries numbered after it sort after any
+--                           entry a model may already have applied, whatever the regression lost)
 -- ARGV[3] = the number of units; then per unit: its guard, its op count, its ops.
--- Returns {statuses, infos, long keys (indexes), refused features}: status 1 = applied (info: the
--- unit's seq when numbered), 0 = refused by its guard (info: the stored value), 2 = a check failed
--- (info: the op's position).
+-- Returns {statuses, infos, long keys (indexes), refused features, refused registrations}: status 1 =
+-- applied (info: the unit's seq when numbered), 0 = refused by its guard (info: the stored value),
+-- 2 = a check failed (info: the op's position).
 
-local ARITY = {L = 4, I = 4, N = 4, M = 3, F = 4, T = 5, H = 4, P = 3, Q = 4, W = 3, D = 3, G = 4}
-local GUARD_ARITY = {N = 1, A = 5, S = 4, C = 6, X = 3}
+local ARITY = {L = 4, I = 4, N = 4, M = 3, F = 4, T = 5, H = 4, P = 3, Q = 4, W = 3, D = 3, G = 4, R = 5, E = 3}
+local GUARD_ARITY = {N = 1, A = 6, S = 4, C = 7, X = 3}
 local n = #ARGV
 local units = tonumber(ARGV[3])
 
@@ -50,7 +57,8 @@ for u = 1, units do
   local status, info = 1, ''
   if guard == 'A' or guard == 'C' then
     local current = stored(ARGV[i + 1], ARGV[i + 2])
-    if current >= tonumber(ARGV[i + 3]) then status, info = 0, tostring(current) end
+    local expected = tonumber(ARGV[i + 5])
+    if current >= tonumber(ARGV[i + 3]) or (expected ~= -2 and current ~= expected) then status, info = 0, tostring(current) end
   elseif guard == 'S' then
     local current = stored(ARGV[i + 1], ARGV[i + 2])
     if current >= tonumber(ARGV[i + 3]) then status, info = 0, tostring(current) end
@@ -73,19 +81,19 @@ for u = 1, units do
   statuses[u], infos[u] = status, info
   if status ~= 1 then failed = true end
 end
-if failed then return {statuses, infos, {}, 0} end
+if failed then return {statuses, infos, {}, 0, {}} end
 
 -- Phase 2: write.
 local compactAt = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
-local long, refused = {}, 0
+local long, refused, refusedFields = {}, 0, {}
 i = 4
 for u = 1, units do
   local guard = ARGV[i]
   local seq = ''
   if guard == 'A' or guard == 'C' then
     redis.call('HSET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 4])
-    if guard == 'C' then seq = redis.call('HINCRBY', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 5], 1) end
+    if guard == 'C' then seq = redis.call('HINCRBY', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 6], 1) end
   elseif guard == 'S' then
     redis.call('HSET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3])
   elseif guard == 'X' then
@@ -135,8 +143,20 @@ for u = 1, units do
       redis.call('HDEL', key, ARGV[i + 2])
     elseif op == 'G' then
       if tonumber(redis.call('HGET', key, ARGV[i + 2]) or '-1') < tonumber(ARGV[i + 3]) then redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3]) end
+    elseif op == 'R' then
+      if redis.call('HEXISTS', key, ARGV[i + 2]) == 0 then
+        if redis.call('HLEN', key) < tonumber(ARGV[i + 4]) then
+          redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3])
+        else
+          refusedFields[#refusedFields + 1] = ARGV[i + 2]
+        end
+      end
+    elseif op == 'E' then
+      local epoch = 4294967296
+      local current = tonumber(redis.call('HGET', key, ARGV[i + 2]) or '0')
+      redis.call('HSET', key, ARGV[i + 2], string.format('%d', (math.floor(current / epoch) + 1) * epoch))
     end
     i = i + ARITY[op]
   end
 end
-return {statuses, infos, long, refused}
+return {statuses, infos, long, refused, refusedFields}
