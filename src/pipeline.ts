@@ -116,11 +116,14 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   const labelsOn = topology.labels.enabled;
   const admin = kafka.admin();
   const { fine, coarse } = topology.state.retention;
+  // One cache for both sources and the planning thread (which is sent the definitions it needs).
+  const schemas = new SchemaRegistryCache(schemaRegistry, { onEvict: () => metrics.overflow.inc({ kind: 'schema_ids' }) });
   // Labels are consumed by the same group and consumer as predictions: one worker process, one offset
   // discipline, and a label's batch routed by its topic.
   const labels = labelsOn
     ? new LabelSource({
         state,
+        schemas,
         metrics,
         limits,
         join: {
@@ -152,15 +155,12 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   });
   const ingestHealth = new IngestHealth(logger, metrics, clock);
   const runner = new BatchRunner({
-    schemas: new SchemaRegistryCache(schemaRegistry, {
-      onEvict: () => metrics.overflow.inc({ kind: 'schema_ids' }),
-    }),
+    schemas,
     deadLetters: new DeadLetterSink(producer, topology.sinks.dlq_topic, id, {
       onLimit: (bytes) => logger.warn({ topic: topology.sinks.dlq_topic, bytes }, 'the dead-letter topic refused a request as too large; sending smaller requests (a single dead letter over the limit is truncated, with dw.truncated)'),
     }),
     metrics,
     logger,
-    limits,
     clock,
     readWatermark: (topic, partition) => state.batches.watermark(topic, partition),
     health: ingestHealth,
@@ -168,9 +168,13 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
   });
   const predictions = new PredictionSource({
     batches: state.batches,
+    schemas,
     metrics,
+    logger,
     limits,
+    thread: topology.sources.planning_thread,
     joinSampleRate: labelsOn ? topology.labels.sample_rate : undefined,
+    joinTtlMs: topology.state.label_join_ttl,
     // Shadows are paired with their primaries by request_id only when comparisons are on.
     ...(topology.comparisons.enabled ? { pairs: state.pairs } : {}),
     aggregation: {
@@ -356,6 +360,7 @@ export async function runWorker(parts: WorkerParts): Promise<Worker> {
       await consumer.disconnect();
       lag.stop();
       await admin.disconnect();
+      await predictions.close();
       await producer.disconnect();
       await state.close();
       logger.info({ worker: id }, 'worker stopped');

@@ -274,7 +274,7 @@ export class BatchApplier {
       first: offset,
       last: offset,
       models: modelWrites(deltas, offset),
-      joins: [],
+      joinGroups: [],
       deadLetters: new Map(),
       overflowModelEvents: 0,
     });

@@ -244,13 +244,13 @@ const histogram = (metrics: MetricJson[], name: string) => {
  * watermarks in Redis cover all N events, then until the group's committed offsets reach the end.
  * `profileSeconds` > 0: a CPU profile of the first seconds after joining instead (the run stops then).
  */
-export async function runIngestWorker(input: IngestTopic & { labels: boolean; group: string; profileSeconds?: number; stateMode?: StateMode }) {
+export async function runIngestWorker(input: IngestTopic & { labels: boolean; group: string; profileSeconds?: number; stateMode?: StateMode; planningThread?: boolean }) {
   const profiling = (input.profileSeconds ?? 0) > 0;
   const mode = input.stateMode ?? 'single';
   const topology = benchTopology(
     input.names,
     { labels: { enabled: input.labels } },
-    { group_id: input.group, predictions: { topics: [input.topic] }, labels: { topics: [`${input.names.stem}-labels`] }, start_from: 'earliest' },
+    { group_id: input.group, predictions: { topics: [input.topic] }, labels: { topics: [`${input.names.stem}-labels`] }, start_from: 'earliest', planning_thread: input.planningThread ?? true },
     mode,
   );
   const state = openTopologyState(topology);
@@ -345,6 +345,7 @@ export async function runIngestWorker(input: IngestTopic & { labels: boolean; gr
   const measured = (stateDone - ready) / 1000;
   return {
     state_mode: mode,
+    planning_thread: input.planningThread ?? true,
     labels: input.labels,
     events: input.events,
     written,

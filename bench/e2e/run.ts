@@ -174,6 +174,7 @@ function barRows(results: Record<string, Json>): BarRow[] {
       ['worker_labels_off', 'Ingest, one worker, labels.enabled: false, single Redis'],
       ['worker_labels_on_cluster', 'Ingest, one worker, labels join on, 3-master Redis Cluster'],
       ['worker_labels_off_cluster', 'Ingest, one worker, labels.enabled: false, 3-master Redis Cluster'],
+      ['worker_labels_on_one_thread', 'Ingest, one worker, labels join on, single Redis, sources.planning_thread: false'],
     ] as const) {
       const run = ingest[key];
       if (run) {
@@ -281,6 +282,9 @@ async function main(): Promise<number> {
       out[mode] = await inChild('ingest-consume', { ...base, mode, group: `${names.stem}-${mode}` });
       log(`${mode}: ${fmt(out[mode].events_per_s)} events/s${busyNote(out[mode])}`);
     }
+    // The worker of before the planning thread (all on one thread), for comparison.
+    out['worker_labels_on_one_thread'] = await inChild('ingest-worker', { ...base, labels: true, planningThread: false, group: `${names.stem}-one-thread`, names: { prefix: namesFor(runId, 'ingest-one-thread').prefix, stem: names.stem } });
+    log(`worker, labels on, planning on the same thread: ${fmt(out['worker_labels_on_one_thread'].events_per_s)} events/s${busyNote(out['worker_labels_on_one_thread'])}`);
     // The same messages into a single Redis and into the 3-master Redis Cluster.
     for (const stateMode of ['single', 'cluster'] as const) {
       for (const labels of [false, true]) {

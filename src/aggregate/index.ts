@@ -2,6 +2,6 @@ export { Admission, Aggregator, type AggregatorOptions, type BucketDelta, type D
 export { ModelSummary, ValueSummary } from './summary.ts';
 export { isClassification, PerformanceSummary, type ClassMetrics, type LabeledPrediction, type PerformanceMetrics } from './performance.ts';
 export { escapeKeyPart, modelKey, unescapeKeyPart } from './model-key.ts';
-export { planPredictions, type JoinEntry, type ModelDelta, type ModelPairDelta, type PositionedEvent, type PredictionPlan, type PredictionPlanOptions } from './prediction-plan.ts';
+export { planPredictions, type ModelDelta, type ModelPairDelta, type PositionedEvent, type PredictionPlan, type PredictionPlanOptions } from './prediction-plan.ts';
 export { SUMMARY_CODECS } from './codecs.ts';
 export { PAIR_SAMPLE_SIZE, PairStats, PairSummary, type PairValue } from './pair-summary.ts';

@@ -1,5 +1,5 @@
 import type { ModelRole, PredictionEvent } from '../events.ts';
-import { encodeJoinRecord, inJoinSample } from '../join/index.ts';
+import { encodeJoinRecord, inJoinSample, type JoinEntry } from '../join/index.ts';
 import { ByteWriter } from '../sketch/index.ts';
 import { Aggregator, type Admission, type AggregatorOptions } from './aggregator.ts';
 import { modelKey } from './model-key.ts';
@@ -8,13 +8,6 @@ import { modelKey } from './model-key.ts';
 export interface PositionedEvent {
   offset: number;
   event: PredictionEvent;
-}
-
-/** A prediction's join record, kept for its label (the first record of an id wins). */
-export interface JoinEntry {
-  predictionId: string;
-  sentAt: number;
-  record: Buffer;
 }
 
 /** Everything one write adds to one model: exact counts, its features, and a summary per fine bucket. */

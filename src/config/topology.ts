@@ -124,6 +124,11 @@ const sources = z
     max_message_bytes: z.number().int().positive().default(1_048_576),
     /** Features per event above this are a validation error: a runaway producer must not blow up state. */
     max_features_per_event: z.number().int().positive().default(1000),
+    /**
+     * Decode, validate and aggregate prediction batches on a thread of the worker's own, beside the one
+     * that talks to Kafka and Redis (two cores' worth of ingest per worker). Off: all on one thread.
+     */
+    planning_thread: z.boolean().default(true),
   })
   .strict()
   .superRefine((value, ctx) => {

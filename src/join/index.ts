@@ -3,3 +3,5 @@ export { inJoinSample, JOIN_SHARDS, joinShard, predictionIdHash } from './sample
 export { JoinSlots } from './slots.ts';
 export { claimable, itemOfPending, LABEL_OUTCOMES, pendingMember, planLabels, type Claim, type LabelItem, type LabelOutcome, type LabelPlan, type LabelPlanOptions, type ModelPerformanceDelta } from './plan-labels.ts';
 export { pairEntryOf, pairField, planPairs, type CompletedPair, type PairEntry } from './plan-pairs.ts';
+export { encodePairs } from './pairs.ts';
+export { packJoinRecords, type JoinEntry, type JoinGroup } from './pack.ts';

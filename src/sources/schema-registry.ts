@@ -3,6 +3,9 @@ import { writerSchemaDecoder, type AvroBodyDecoder, type WriterSchemaLookup } fr
 import { retry } from '../retry.ts';
 import { registryGet, type RegistryConnection } from './registry-client.ts';
 
+/** A writer schema as it travels to a planning thread: its text, or why it cannot be used. */
+export type SchemaDefinition = { schema: string } | { unusable: string };
+
 /**
  * How long an id the registry does not know stays "unknown" before it is asked again: short, since a
  * registry replica that lags its leader answers 404 for an id registered a moment ago.
@@ -29,7 +32,8 @@ const MAX_UNKNOWN = 10_000;
  * stalled; see sources/kafka/ingest-health.ts).
  */
 export class SchemaRegistryCache implements WriterSchemaLookup {
-  private readonly decoders = new Map<number, AvroBodyDecoder>();
+  /** Each writer schema compiled, and its text (for a planning thread, which compiles its own). */
+  private readonly decoders = new Map<number, { decoder: AvroBodyDecoder; text: string }>();
   private readonly unknown = new Map<number, { reason: string; until: number }>();
   private readonly onEvict: () => void;
   private highestKnown = 0;
@@ -42,19 +46,28 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
   }
 
   get(schemaId: number): AvroBodyDecoder | string | undefined {
-    const decoder = this.decoders.get(schemaId);
-    if (decoder) {
+    const known = this.decoders.get(schemaId);
+    if (known) {
       // Least recently used goes first: a hit moves to the back.
       this.decoders.delete(schemaId);
-      this.decoders.set(schemaId, decoder);
-      return decoder;
+      this.decoders.set(schemaId, known);
+      return known.decoder;
     }
     const unknown = this.unknown.get(schemaId);
     if (unknown && unknown.until > Date.now()) return unknown.reason;
     return undefined;
   }
 
+  /** What another thread needs to decode with this id as this cache does: the schema text, or why the id is unusable. */
+  definition(schemaId: number): SchemaDefinition | undefined {
+    const known = this.decoders.get(schemaId);
+    if (known) return { schema: known.text };
+    const unknown = this.get(schemaId);
+    return typeof unknown === 'string' ? { unusable: unknown } : undefined;
+  }
+
   /** Fetches these ids, a few at a time; those answered 404 are asked once more a second later, together. */
+
   async resolve(schemaIds: Iterable<number>, signal?: AbortSignal): Promise<void> {
     const ask = (id: number, confirming: boolean) => retry(() => this.fetchOne(id, confirming), { attempts: 10, maxDelayMs: 5000, ...(signal ? { signal } : {}) });
     const notFound = (await inParallel([...schemaIds], (id) => ask(id, false))).filter((id): id is number => id !== undefined);
@@ -97,7 +110,8 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
     }
     try {
       // Decoding only: unwrapped unions give plain values whatever the branch. Compiled once per id.
-      this.remember(this.decoders, id, writerSchemaDecoder(JSON.parse(body.schema ?? '') as unknown), MAX_DECODERS);
+      const text = body.schema ?? '';
+      this.remember(this.decoders, id, { decoder: writerSchemaDecoder(JSON.parse(text) as unknown), text }, MAX_DECODERS);
       this.highestKnown = Math.max(this.highestKnown, id);
     } catch (error) {
       this.remember(this.unknown, id, { reason: `schema id ${id} is not a usable Avro schema: ${errorMessage(error)}`, until: Number.POSITIVE_INFINITY }, MAX_UNKNOWN);

@@ -1,7 +1,8 @@
 import { ByteReader, ByteWriter } from '../sketch/index.ts';
 import type { RedisClient } from './connection.ts';
 import type { Compactor } from './compaction.ts';
-import type { JoinStore, JoinWrite } from './join-store.ts';
+import type { JoinGroup } from '../join/index.ts';
+import type { JoinStore } from './join-store.ts';
 import { partitionName, type KeyLayout, type ModelKeys, type Resolution } from './keys.ts';
 import { UnitBatch, type UnitWriter } from './units.ts';
 
@@ -56,7 +57,8 @@ export interface PredictionWrite {
   /** The partition's watermark the batch was planned against (compare-and-set; undefined: any below `first`). */
   expected?: number | undefined;
   models: readonly ModelWrite[];
-  joins: readonly JoinWrite[];
+  /** Join records, packed per hash (idempotent: written again on a replay). */
+  joinGroups: readonly JoinGroup[];
   /** Paired predictions, per shadow model (which may have no events of its own here). */
   pairs?: readonly ModelPairWrite[];
   deadLetters: ReadonlyMap<string, number>;
@@ -173,7 +175,7 @@ export class BatchStore {
   async applyPredictions(write: PredictionWrite): Promise<PredictionWriteResult> {
     const batch = new UnitBatch(this.cluster);
     const registration = this.registration(batch, write.models, write.topic, write.partition);
-    this.joins.addWriteUnits(batch, write.joins, 0);
+    this.joins.addWriteUnits(batch, write.joinGroups, 0);
     const field = partitionName(write.topic, write.partition);
     // A model's pairs go in its own unit (one watermark guards both); a shadow with pairs only gets one of its own.
     const pairs = new Map((write.pairs ?? []).map((pair) => [pair.key, pair]));

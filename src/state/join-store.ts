@@ -1,15 +1,7 @@
-import { joinShard, JoinSlots, sourceHash } from '../join/index.ts';
+import { joinShard, JoinSlots, sourceHash, type JoinGroup } from '../join/index.ts';
 import type { RedisClient } from './connection.ts';
 import type { KeyLayout } from './keys.ts';
-import { encodePairs } from './msgpack-pairs.ts';
 import type { UnitBatch } from './units.ts';
-
-/** A prediction's join record, kept for its label. */
-export interface JoinWrite {
-  predictionId: string;
-  sentAt: number;
-  record: Buffer;
-}
 
 /** What a label's claim on its prediction's record found (claim-joins.lua). */
 export type ClaimFound = { found: 'none' } | { found: 'claimed' | 'mine'; record: Buffer } | { found: 'other' };
@@ -38,24 +30,18 @@ export class JoinStore {
     this.slots = new JoinSlots(options.ttlMs);
   }
 
-  /** One unit per shard, an 'H' op per slot hash with the records packed in one argument. */
-  addWriteUnits(batch: UnitBatch, joins: readonly JoinWrite[], phase: number): void {
-    if (joins.length === 0) return;
-    // Grouped by shard, then slot (by numbers: no key string per record); a unit's ops go out together.
-    const shards = new Map<number, Map<number, { ids: string[]; records: Buffer[] }>>();
-    for (const { predictionId, sentAt, record } of joins) {
-      const shard = joinShard(predictionId);
-      const slot = this.slots.slotOf(sentAt);
-      let slots = shards.get(shard);
-      if (!slots) shards.set(shard, (slots = new Map()));
-      let group = slots.get(slot);
-      if (!group) slots.set(slot, (group = { ids: [], records: [] }));
-      group.ids.push(predictionId);
-      group.records.push(record);
+  /** One unit per shard, an 'H' op per slot hash (its records packed in one argument: join/pack.ts). */
+  addWriteUnits(batch: UnitBatch, groups: readonly JoinGroup[], phase: number): void {
+    const byShard = new Map<number, JoinGroup[]>();
+    for (const group of groups) {
+      const list = byShard.get(group.shard);
+      if (list) list.push(group);
+      else byShard.set(group.shard, [group]);
     }
-    for (const [shard, slots] of shards) {
+    // A unit's ops go out together.
+    for (const [shard, list] of byShard) {
       const { ops } = batch.unit(this.keys.joinShardTag(shard), { kind: 'none' }, phase);
-      for (const [slot, { ids, records }] of slots) ops.joinRecords(this.keys.joinSlot(slot, shard), encodePairs(ids, records), this.slots.expiresAt(slot));
+      for (const { slot, pairs, expiresAt } of list) ops.joinRecords(this.keys.joinSlot(slot, shard), pairs, expiresAt);
     }
   }
 

@@ -81,7 +81,7 @@ describe.each(STATE_MODES)('comparison state (%s Redis): the paired-prediction j
     const apply = async (events: PositionedEvent[], partition: number) => {
       const completed = await state.pairs.pair(events.map(({ offset, event: e }) => ({ field: pairField('eta', e.request_id!), model: `eta/${e.model_id}`, role: e.role as 'primary' | 'shadow', source: `p/${partition}/${offset}`, value: e.prediction!, sentAt: e.sent_at })));
       const plan = planPredictions(events, { aggregation: { bucketMs: MINUTE, maxModels: 10, maxFeaturesPerModel: 10, maxCategories: 10 }, admission: new Admission(10, 10), joinSampleRate: undefined });
-      return state.batches.applyPredictions({ topic: 'p', partition, first: 0, last: events.length - 1, models: plan.models, joins: [], pairs: planPairs(events, completed, MINUTE), deadLetters: new Map(), overflowModelEvents: 0 });
+      return state.batches.applyPredictions({ topic: 'p', partition, first: 0, last: events.length - 1, models: plan.models, joinGroups: [], pairs: planPairs(events, completed, MINUTE), deadLetters: new Map(), overflowModelEvents: 0 });
     };
     expect((await apply(shadows, 0)).kind).toBe('applied');
     expect((await apply(primaries, 1)).kind).toBe('applied');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admission, ModelSummary, PerformanceSummary, planPredictions, type PositionedEvent } from '../../src/aggregate/index.ts';
 import { parseTopology } from '../../src/config/topology.ts';
 import type { PredictionEvent } from '../../src/events.ts';
-import { encodeJoinRecord, JOIN_SHARDS } from '../../src/join/index.ts';
+import { encodeJoinRecord, JOIN_SHARDS, packJoinRecords } from '../../src/join/index.ts';
 import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts';
 import { encodeJournal } from '../../src/state/batch-store.ts';
 import type { PredictionWrite } from '../../src/state/index.ts';
@@ -33,7 +33,7 @@ function write(from: number, to: number, options: { models?: (i: number) => stri
   const events: PositionedEvent[] = [];
   for (let i = from; i < to; i++) events.push({ offset: i, event: event(i, options.models?.(i)) });
   const plan = planPredictions(events, { aggregation, admission: new Admission(2000, 10), joinSampleRate: undefined, ...(options.floors ? { floors: options.floors } : {}) });
-  return { topic: options.topic ?? 't', partition: 0, first: from, last: to - 1, models: plan.models, joins: plan.joins, deadLetters: new Map([['DW_ERR_DECODE', 1]]), overflowModelEvents: 0 };
+  return { topic: options.topic ?? 't', partition: 0, first: from, last: to - 1, models: plan.models, joinGroups: [], deadLetters: new Map([['DW_ERR_DECODE', 1]]), overflowModelEvents: 0 };
 }
 
 /** A raw client on the same deployment, for what only a test looks at directly. */
@@ -164,7 +164,8 @@ describe.each(STATE_MODES)('Redis state (%s): exactly-once writes, compaction, t
       ...Array.from({ length: 3000 }, (_, i) => ({ predictionId: `id-${i}`, sentAt: T0 - (i % 2) * slotMs, record: record(i) })),
     ];
     const base = { topic: 'j', partition: 0, models: [], deadLetters: new Map(), overflowModelEvents: 0 };
-    expect((await state.batches.applyPredictions({ ...base, first: 0, last: 0, joins })).kind).toBe('applied');
+    const pack = (entries: typeof joins) => packJoinRecords(entries, state.joins.slots);
+    expect((await state.batches.applyPredictions({ ...base, first: 0, last: 0, joinGroups: pack(joins) })).kind).toBe('applied');
     const claims = await state.joins.claim([...joins.map((join) => ({ predictionId: join.predictionId, source: 'labels/0/1' })), { predictionId: 'never-seen', source: 'labels/0/1' }], T0);
     expect(claims.slice(0, -1).every((claim, i) => claim.found === 'claimed' && claim.record.equals(joins[i]!.record))).toBe(true);
     expect(claims.at(-1)).toEqual({ found: 'none' });
@@ -174,7 +175,7 @@ describe.each(STATE_MODES)('Redis state (%s): exactly-once writes, compaction, t
     expect(mine).toMatchObject({ found: 'mine' });
     expect((mine as { record: Buffer }).record.equals(joins[9]!.record)).toBe(true);
     // A later prediction with a claimed id (a producer's retry) changes nothing.
-    await state.batches.applyPredictions({ ...base, first: 1, last: 1, joins: [{ predictionId: 'id-7', sentAt: T0, record: record(99) }] });
+    await state.batches.applyPredictions({ ...base, first: 1, last: 1, joinGroups: pack([{ predictionId: 'id-7', sentAt: T0, record: record(99) }]) });
     expect((await state.joins.claim([{ predictionId: 'id-7', source: 'labels/0/1' }], T0))[0]).toMatchObject({ found: 'mine' });
     // Two slots × every shard, each expiring a TTL after its slot ends.
     const hashes = [];

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
-import { decodeValue, unresolvedSchemaIds, type Rejection, type Validated, type ValidationLimits } from '../../decode/index.ts';
-import { errorMessage, type ErrorCode } from '../../errors.ts';
+import { decodeMessage, unresolvedSchemaIds, type Rejection, type Validated, type WriterSchemaLookup } from '../../decode/index.ts';
+import type { ErrorCode } from '../../errors.ts';
 import type { DeadLetter, DeadLetterSink } from '../../sinks/dead-letter.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { IngestMetrics } from '../../telemetry/metrics.ts';
@@ -40,20 +40,59 @@ export interface WriteContext {
 /** What applying a planned write found: in; the partition's offsets in already; or plan again (from fresh reads). */
 export type ApplyResult = { kind: 'applied' } | { kind: 'watermark'; watermark: number } | { kind: 'replan'; floors?: ReadonlyMap<string, number>; reprepare: boolean };
 
+/** A batch's fresh messages decoded and validated: the source's items, and the rejected by index. */
+export interface DecodedBatch<Items> {
+  items: Items;
+  accepted: number;
+  rejected: readonly RejectedMessage[];
+}
+
+export type RejectedMessage = Rejection & { index: number };
+
+export interface DecodeContext {
+  /** topic/partition: a message's position is this and its offset. */
+  name: string;
+  /** Per message, the clock its validation uses (a replayed message is judged by its own timestamp). */
+  times: readonly number[];
+}
+
 /**
- * A source of one kind of message (predictions, labels): how to validate one, what to read before
- * planning (claims, for labels), the plan itself — pure: fresh items in, a write out — and how the
- * write is applied.
+ * A source of one kind of message (predictions, labels): how its messages are decoded and validated,
+ * what to read before planning (claims, for labels), the plan itself — pure: fresh items in, a write
+ * out, wherever it is computed (predictions plan on a thread of their own) — and how the write is
+ * applied.
  */
-export interface BatchSource<T, Prepared, Write> {
+export interface BatchSource<Items, Prepared, Write> {
   readonly name: string;
-  /** Validates a decoded record; `source` is its message's topic/partition/offset. */
-  validate(record: unknown, now: number, source: string): Validated<T>;
-  prepare(items: readonly Positioned<T>[], context: WriteContext): Promise<Prepared>;
-  plan(items: readonly Positioned<T>[], prepared: Prepared, context: WriteContext, floors: ReadonlyMap<string, number>): Write;
+  decode(messages: readonly KafkaMessage[], context: DecodeContext): Promise<DecodedBatch<Items>>;
+  prepare(items: Items, context: WriteContext): Promise<Prepared>;
+  plan(items: Items, prepared: Prepared, context: WriteContext, floors: ReadonlyMap<string, number>): Write | Promise<Write>;
   apply(write: Write, context: WriteContext): Promise<ApplyResult>;
   /** The write is in: per-source metrics. */
   applied(write: Write): void;
+  /** The batch is done with (written, or given back): what its decoding holds can go. */
+  release?(items: Items): void;
+}
+
+/**
+ * Decodes and validates messages one by one on this thread (labels): what most sources need, given how
+ * to validate a decoded record (`position` is its message's topic/partition/offset).
+ */
+export function decodeEach<T>(
+  messages: readonly KafkaMessage[],
+  context: DecodeContext,
+  schemas: WriterSchemaLookup,
+  maxMessageBytes: number,
+  validate: (record: unknown, now: number, position: string) => Validated<T>,
+): DecodedBatch<Positioned<T>[]> {
+  const items: Positioned<T>[] = [];
+  const rejected: RejectedMessage[] = [];
+  messages.forEach((message, index) => {
+    const validated = decodeMessage(message.value, maxMessageBytes, schemas, (record) => validate(record, context.times[index]!, `${context.name}/${message.offset}`));
+    if (validated.ok) items.push({ offset: Number(message.offset), event: validated.event });
+    else rejected.push({ ...validated, index });
+  });
+  return { items, accepted: items.length, rejected };
 }
 
 export interface RunnerDeps {
@@ -61,7 +100,6 @@ export interface RunnerDeps {
   deadLetters: DeadLetterSink;
   metrics: IngestMetrics;
   logger: Logger;
-  limits: ValidationLimits & { maxMessageBytes: number };
   clock: () => number;
   /** The last offset in state of a partition (-1: none). */
   readWatermark(topic: string, partition: number): Promise<number>;
@@ -158,7 +196,7 @@ export class BatchRunner {
    * gone; the DLQ topic unreachable; the registry down — is reported and tried again after a backoff,
    * without sending its dead letters twice. Never gives up on its own: a monitor must not skip data.
    */
-  async process<T, P, W>(source: BatchSource<T, P, W>, batch: PartitionBatch, options: ProcessOptions = { alive: () => true }): Promise<BatchOutcome> {
+  async process<I, P, W>(source: BatchSource<I, P, W>, batch: PartitionBatch, options: ProcessOptions = { alive: () => true }): Promise<BatchOutcome> {
     const name = `${batch.topic}/${batch.partition}`;
     for (let failures = 1; ; failures++) {
       try {
@@ -180,7 +218,7 @@ export class BatchRunner {
     }
   }
 
-  private async attempt<T, P, W>(source: BatchSource<T, P, W>, batch: PartitionBatch): Promise<BatchOutcome> {
+  private async attempt<I, P, W>(source: BatchSource<I, P, W>, batch: PartitionBatch): Promise<BatchOutcome> {
     const last = batch.messages.at(-1);
     if (!last) return { lastOffset: undefined, accepted: 0, deadLettered: 0, skipped: 0 };
     const { metrics, schemas } = this.deps;
@@ -209,65 +247,76 @@ export class BatchRunner {
       if (missing.size > 0) await schemas.resolve(missing);
       const now = this.deps.clock();
       const replayedThrough = this.replays.get(name) ?? -1;
-      const items: Positioned<T>[] = [];
-      const letters: DeadLetter[] = [];
-      for (const message of fresh) {
-        const offset = Number(message.offset);
-        // A replayed message is judged as when it was first processed: by its own timestamp, not by now.
-        const at = offset <= replayedThrough ? Math.min(now, Number(message.timestamp) || now) : now;
-        const validated = this.validate(source, message, at, `${name}/${message.offset}`);
-        if (validated.ok) items.push({ offset, event: validated.event });
-        else letters.push(deadLetterOf(batch, message, validated));
-      }
-      // Sent already: by an earlier try of this batch (its state write failed) or before the commit of a replayed range.
-      const sentThrough = this.deadLettersSent.get(name) ?? -1;
-      const unsent = letters.filter((letter) => Number(letter.offset) > sentThrough);
-      await this.deps.deadLetters.send(unsent, now);
-      this.deadLettersSent.set(name, Math.max(sentThrough, covered));
-      const deadLetters = new Map<ErrorCode, number>();
-      for (const letter of letters) deadLetters.set(letter.code, (deadLetters.get(letter.code) ?? 0) + 1);
-
-      const context: WriteContext = { topic: batch.topic, partition: batch.partition, range: { first: Number(fresh[0]!.offset), last: covered }, expected: watermark, deadLetters, now };
-      const stopTimer = metrics.flushDuration.startTimer();
-      const result = await applyWrite(source, items, context);
-      stopTimer();
-      if (result.kind === 'watermark') {
-        // Lower than what this worker knows it wrote: Redis lost writes (restarted from an older file, or empty).
-        if (result.watermark < watermark) return this.regress(batch, result.watermark < 0 ? 'missing' : 'behind', result.watermark, watermark);
-        this.watermarks.set(name, result.watermark);
-        this.deps.logger.warn({ partition: name, watermark: result.watermark, attempt, source: source.name }, 'watermark moved under this batch; starting over from it');
+      // A replayed message is judged as when it was first processed: by its own timestamp, not by now.
+      const times = fresh.map((message) => (Number(message.offset) <= replayedThrough ? Math.min(now, Number(message.timestamp) || now) : now));
+      const decoded = await source.decode(fresh, { name, times });
+      try {
+        const written = await this.write(source, batch, fresh, decoded, { covered, watermark, now });
+        if (written.kind === 'regressed') return written.outcome;
+        if (written.kind === 'applied') {
+          metrics.duplicatesSkipped.inc(skipped);
+          return { lastOffset: last.offset, accepted: decoded.accepted, deadLettered: decoded.rejected.length, skipped };
+        }
         if (attempt >= MAX_ATTEMPTS) throw new Error(`watermark of ${name} keeps moving; giving the batch back`);
-        continue;
+      } finally {
+        source.release?.(decoded.items);
       }
-
-      this.watermarks.set(name, covered);
-      if (covered >= replayedThrough) this.replays.delete(name);
-      this.deps.recovery.applied(batch.topic, batch.partition, covered);
-      metrics.duplicatesSkipped.inc(skipped);
-      metrics.batchEvents.observe(fresh.length);
-      for (const letter of unsent) metrics.deadLetters.inc({ reason: letter.code });
-      return { lastOffset: last.offset, accepted: items.length, deadLettered: letters.length, skipped };
     }
   }
 
-  /** Decode and validate one message; a bug there dead-letters the message (DW_ERR_INTERNAL) instead of stalling the partition. */
-  private validate<T, P, W>(source: BatchSource<T, P, W>, message: KafkaMessage, now: number, position: string): Validated<T> | Rejection {
-    try {
-      const decoded = decodeValue(message.value, this.deps.limits.maxMessageBytes, this.deps.schemas);
-      return decoded.ok ? source.validate(decoded.record, now, position) : decoded;
-    } catch (error) {
-      this.deps.logger.error({ message: position, err: errorMessage(error) }, 'decoding or validating a message threw (a bug); dead-lettering it');
-      return { ok: false, code: 'DW_ERR_INTERNAL', reason: `driftwatch could not process this message: ${errorMessage(error)}` };
+  /**
+   * A decoded batch's dead letters out, then its write in: applied; a regression of the partition's
+   * state found (the consumer was sought); or the watermark moved under it (start over from it).
+   */
+  private async write<I, P, W>(
+    source: BatchSource<I, P, W>,
+    batch: PartitionBatch,
+    fresh: readonly KafkaMessage[],
+    decoded: DecodedBatch<I>,
+    { covered, watermark, now }: { covered: number; watermark: number; now: number },
+  ): Promise<{ kind: 'applied' | 'moved' } | { kind: 'regressed'; outcome: BatchOutcome }> {
+    const { metrics } = this.deps;
+    const name = `${batch.topic}/${batch.partition}`;
+    const letters = decoded.rejected.map((rejection) => {
+      const message = fresh[rejection.index]!;
+      if (rejection.code === 'DW_ERR_INTERNAL') this.deps.logger.error({ message: `${name}/${message.offset}`, err: rejection.reason }, 'decoding or validating a message threw (a bug); dead-lettering it');
+      return deadLetterOf(batch, message, rejection);
+    });
+    // Sent already: by an earlier try of this batch (its state write failed) or before the commit of a replayed range.
+    const sentThrough = this.deadLettersSent.get(name) ?? -1;
+    const unsent = letters.filter((letter) => Number(letter.offset) > sentThrough);
+    await this.deps.deadLetters.send(unsent, now);
+    this.deadLettersSent.set(name, Math.max(sentThrough, covered));
+    const deadLetters = new Map<ErrorCode, number>();
+    for (const letter of letters) deadLetters.set(letter.code, (deadLetters.get(letter.code) ?? 0) + 1);
+
+    const context: WriteContext = { topic: batch.topic, partition: batch.partition, range: { first: Number(fresh[0]!.offset), last: covered }, expected: watermark, deadLetters, now };
+    const stopTimer = metrics.flushDuration.startTimer();
+    const result = await applyWrite(source, decoded.items, context);
+    stopTimer();
+    if (result.kind === 'watermark') {
+      // Lower than what this worker knows it wrote: Redis lost writes (restarted from an older file, or empty).
+      if (result.watermark < watermark) return { kind: 'regressed', outcome: await this.regress(batch, result.watermark < 0 ? 'missing' : 'behind', result.watermark, watermark) };
+      this.watermarks.set(name, result.watermark);
+      this.deps.logger.warn({ partition: name, watermark: result.watermark, source: source.name }, 'watermark moved under this batch; starting over from it');
+      return { kind: 'moved' };
     }
+
+    this.watermarks.set(name, covered);
+    if (covered >= (this.replays.get(name) ?? -1)) this.replays.delete(name);
+    this.deps.recovery.applied(batch.topic, batch.partition, covered);
+    metrics.batchEvents.observe(fresh.length);
+    for (const letter of unsent) metrics.deadLetters.inc({ reason: letter.code });
+    return { kind: 'applied' };
   }
 }
 
 /** Prepare → plan → apply until the write is in, planning again (from fresh reads when asked) on a failed check. */
-export async function applyWrite<T, P, W>(source: BatchSource<T, P, W>, items: readonly Positioned<T>[], context: WriteContext): Promise<{ kind: 'applied' } | { kind: 'watermark'; watermark: number }> {
+export async function applyWrite<I, P, W>(source: BatchSource<I, P, W>, items: I, context: WriteContext): Promise<{ kind: 'applied' } | { kind: 'watermark'; watermark: number }> {
   let prepared = await source.prepare(items, context);
   let floors: ReadonlyMap<string, number> = new Map();
   for (let attempt = 1; ; attempt++) {
-    const write = source.plan(items, prepared, context, floors);
+    const write = await source.plan(items, prepared, context, floors);
     const result = await source.apply(write, context);
     if (result.kind !== 'replan') {
       if (result.kind === 'applied') source.applied(write);

@@ -1,13 +1,15 @@
-import { validateLabel, type Validated, type ValidationLimits } from '../../decode/index.ts';
+import type { KafkaMessage } from 'kafkajs';
+import { validateLabel, type Validated, type ValidationLimits, type WriterSchemaLookup } from '../../decode/index.ts';
 import { claimable, itemOfPending, planLabels, type Claim, type LabelItem, type LabelPlan, type LabelPlanOptions } from '../../join/index.ts';
 import type { ClaimFound, State } from '../../state/index.ts';
 import type { IngestMetrics } from '../../telemetry/metrics.ts';
-import { applyWrite, type ApplyResult, type BatchSource, type Positioned, type WriteContext } from './batch-runner.ts';
+import { applyWrite, decodeEach, type ApplyResult, type BatchSource, type DecodeContext, type DecodedBatch, type Positioned, type WriteContext } from './batch-runner.ts';
 
 export interface LabelSourceDeps {
   state: Pick<State<unknown, unknown>, 'batches' | 'joins'>;
+  schemas: WriterSchemaLookup;
   metrics: IngestMetrics;
-  limits: ValidationLimits;
+  limits: ValidationLimits & { maxMessageBytes: number };
   join: LabelPlanOptions;
 }
 
@@ -23,7 +25,7 @@ const claimOf = (found: ClaimFound): Claim =>
  * deltas, which the store then applies to each model (batch-store.ts: the journal). Labels that came
  * before their prediction wait in the partition's pending set and are retried by the partition's owner.
  */
-export class LabelSource implements BatchSource<LabelItem, (Claim | undefined)[], LabelPlan> {
+export class LabelSource implements BatchSource<readonly Positioned<LabelItem>[], (Claim | undefined)[], LabelPlan> {
   readonly name = 'labels';
   /** Label partitions whose leftover journal entries this worker applied since it got them. */
   private readonly drained = new Set<string>();
@@ -42,9 +44,11 @@ export class LabelSource implements BatchSource<LabelItem, (Claim | undefined)[]
     this.drained.delete(`${topic}/${partition}`);
   }
 
-  validate(record: unknown, now: number, source: string): Validated<LabelItem> {
-    const validated = validateLabel(record, now, this.deps.limits);
-    return validated.ok ? { ok: true, event: { event: validated.event, source } } : validated;
+  async decode(messages: readonly KafkaMessage[], context: DecodeContext): Promise<DecodedBatch<Positioned<LabelItem>[]>> {
+    return decodeEach(messages, context, this.deps.schemas, this.deps.limits.maxMessageBytes, (record, now, source): Validated<LabelItem> => {
+      const validated = validateLabel(record, now, this.deps.limits);
+      return validated.ok ? { ok: true, event: { event: validated.event, source } } : validated;
+    });
   }
 
   async prepare(items: readonly Positioned<LabelItem>[], context: WriteContext): Promise<(Claim | undefined)[]> {

@@ -1,31 +1,34 @@
-import { Admission, modelKey, planPredictions, type AggregatorOptions, type PredictionPlan } from '../../aggregate/index.ts';
-import { validatePrediction, type ValidationLimits } from '../../decode/index.ts';
-import type { PredictionEvent } from '../../events.ts';
-import { pairEntryOf, planPairs, type CompletedPair } from '../../join/index.ts';
+import type { KafkaMessage } from 'kafkajs';
+import type { AggregatorOptions } from '../../aggregate/index.ts';
+import type { ValidationLimits } from '../../decode/index.ts';
+import type { CompletedPair } from '../../join/index.ts';
 import type { State } from '../../state/index.ts';
 import type { BulkHistogramChild } from '../../telemetry/bulk-histogram.ts';
+import type { Logger } from '../../telemetry/logger.ts';
 import type { IngestMetrics } from '../../telemetry/metrics.ts';
-import type { ApplyResult, BatchSource, Positioned, WriteContext } from './batch-runner.ts';
+import type { SchemaRegistryCache } from '../schema-registry.ts';
+import type { ApplyResult, BatchSource, DecodeContext, DecodedBatch, WriteContext } from './batch-runner.ts';
+import { PlanningThread } from './planning-pool.ts';
+import { LocalPlanner, type BatchModel, type DecodedPredictions, type PlanInputs, type PlannedPredictions, type Planner } from './prediction-planner.ts';
 
 export interface PredictionSourceDeps {
   batches: State<unknown, unknown>['batches'];
+  schemas: SchemaRegistryCache;
   metrics: IngestMetrics;
-  limits: ValidationLimits;
+  logger: Logger;
+  limits: ValidationLimits & { maxMessageBytes: number };
   aggregation: AggregatorOptions;
   /** Keep join records for labels at this sample rate (topology `labels`); undefined = labels are off. */
   joinSampleRate: number | undefined;
+  joinTtlMs: number;
+  /** Decode and plan on a thread of its own (sources.planning_thread), or on this one. */
+  thread: boolean;
   /** Pair shadows' predictions with their primaries' by request_id (topology `comparisons`); absent = off. */
   pairs?: State<unknown, unknown>['pairs'];
 }
 
-/** Per event of a batch, the pairs it completed (undefined: none, or it takes no part). */
-type Completed = (readonly CompletedPair[] | undefined)[];
-
 /** What is read before a batch is planned: the models the fleet's registry refused, the request pairs completed. */
-interface Prepared {
-  refused: ReadonlySet<string>;
-  completed: Completed | undefined;
-}
+type Prepared = Omit<PlanInputs, 'floors'>;
 
 /** Refused model keys remembered (then forgotten all at once): a flood of junk ids costs a registry call per batch at most. */
 const REFUSED_MEMORY = 10_000;
@@ -35,10 +38,12 @@ const REFUSED_MEMORY = 10_000;
  * join records, and the request pairs of shadows), written with a unit per model guarded by the model's
  * own watermark for the partition. A model found already written up to some offset (a crashed or
  * zombie writer's partial write on a cluster) is planned again with only its events above that.
+ * Decoding and planning run in the planner (prediction-planner.ts), on the worker's planning thread by
+ * default; what they need from Redis in between is read here.
  */
-export class PredictionSource implements BatchSource<PredictionEvent, Prepared, PredictionPlan> {
+export class PredictionSource implements BatchSource<DecodedPredictions, Prepared, PlannedPredictions> {
   readonly name = 'predictions';
-  private readonly admission: Admission;
+  private readonly planner: Planner;
   /** Models in the fleet's registry (at most caps.models). */
   private readonly registered = new Set<string>();
   /** Models the registry refused (full). */
@@ -48,11 +53,17 @@ export class PredictionSource implements BatchSource<PredictionEvent, Prepared, 
   private refusedFeatures = 0;
 
   constructor(private readonly deps: PredictionSourceDeps) {
-    this.admission = new Admission(deps.aggregation.maxModels, deps.aggregation.maxFeaturesPerModel);
+    const options = { limits: deps.limits, aggregation: deps.aggregation, joinSampleRate: deps.joinSampleRate, joinTtlMs: deps.joinTtlMs, pairing: deps.pairs !== undefined };
+    this.planner = deps.thread ? new PlanningThread(options, deps.schemas, deps.logger) : new LocalPlanner(options, deps.schemas);
   }
 
-  validate(record: unknown, now: number) {
-    return validatePrediction(record, now, this.deps.limits);
+  async decode(messages: readonly KafkaMessage[], context: DecodeContext): Promise<DecodedBatch<DecodedPredictions>> {
+    const decoded = await this.planner.decode(
+      messages.map((message) => message.value),
+      messages.map((message) => Number(message.offset)),
+      context.times,
+    );
+    return { items: decoded, accepted: decoded.accepted, rejected: decoded.rejected };
   }
 
   /** The state regressed: which models are registered is asked again. */
@@ -67,60 +78,61 @@ export class PredictionSource implements BatchSource<PredictionEvent, Prepared, 
    * kept), so junk model ids cannot crowd real ones out or grow the state. Then the batch's primaries
    * and shadows with a request id enter their requests' entries (pair-requests.lua).
    */
-  async prepare(items: readonly Positioned<PredictionEvent>[], context: WriteContext): Promise<Prepared> {
-    const refused = await this.register(items);
-    return { refused, completed: await this.pairRequests(items, refused, context) };
+  async prepare(batch: DecodedPredictions, context: WriteContext): Promise<Prepared> {
+    const refused = await this.register(batch.models);
+    return { refused, completed: await this.pairRequests(batch, refused, context) };
   }
 
-  plan(events: readonly Positioned<PredictionEvent>[], prepared: Prepared, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
-    const plan = planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors, refused: prepared.refused });
-    if (prepared.completed) plan.pairs = planPairs(events, prepared.completed, this.deps.aggregation.bucketMs, floors);
-    return plan;
+  plan(batch: DecodedPredictions, prepared: Prepared, _context: WriteContext, floors: ReadonlyMap<string, number>): Promise<PlannedPredictions> {
+    return this.planner.plan(batch.id, { ...prepared, floors });
   }
 
-  private async register(items: readonly Positioned<PredictionEvent>[]): Promise<ReadonlySet<string>> {
-    const unknown = new Map<string, { key: string; predictor: string; model: string; role: string }>();
-    for (const { event } of items) {
-      const key = modelKey(event.predictor_name, event.model_id);
-      if (!this.registered.has(key) && !this.refused.has(key)) unknown.set(key, { key, predictor: event.predictor_name, model: event.model_id, role: event.role });
-    }
-    if (unknown.size > 0) {
-      const refused = await this.deps.batches.admitModels([...unknown.values()]);
+  release(batch: DecodedPredictions): void {
+    this.planner.release(batch.id);
+  }
+
+  /** Stops the planning thread. */
+  async close(): Promise<void> {
+    await this.planner.close();
+  }
+
+  /** The batch's models the registry refused (only those: the plan request stays small). */
+  private async register(models: readonly BatchModel[]): Promise<ReadonlySet<string>> {
+    const unknown = models.filter(({ key }) => !this.registered.has(key) && !this.refused.has(key));
+    if (unknown.length > 0) {
+      const refused = await this.deps.batches.admitModels(unknown);
       if (this.refused.size + refused.size > REFUSED_MEMORY) this.refused = new Set();
-      for (const key of unknown.keys()) {
+      for (const { key } of unknown) {
         if (refused.has(key)) this.refused.add(key);
         else this.registered.add(key);
       }
     }
-    return this.refused;
+    return new Set(models.filter(({ key }) => this.refused.has(key)).map(({ key }) => key));
   }
 
-  private async pairRequests(events: readonly Positioned<PredictionEvent>[], refused: ReadonlySet<string>, context: WriteContext): Promise<Completed | undefined> {
+  private async pairRequests(batch: DecodedPredictions, refused: ReadonlySet<string>, context: WriteContext): Promise<Map<number, readonly CompletedPair[]>> {
+    const completed = new Map<number, readonly CompletedPair[]>();
     const { pairs } = this.deps;
-    if (!pairs) return undefined;
-    const wanted = events.flatMap(({ offset, event }, i) => {
-      const entry = pairEntryOf(event);
-      const model = modelKey(event.predictor_name, event.model_id);
-      return entry && !refused.has(model) ? [{ i, offset, event, entry, model }] : [];
-    });
-    if (wanted.length === 0) return undefined;
+    const wanted = batch.pairCandidates.filter(({ model }) => !refused.has(model));
+    if (!pairs || wanted.length === 0) return completed;
     const found = await pairs.pair(
-      wanted.map(({ offset, event, entry, model }) => ({
+      wanted.map(({ offset, entry, model, sentAt }) => ({
         field: entry.field,
         model,
         role: entry.role,
         // The message's position, as the runner names it: the same for every worker that replays it.
         source: `${context.topic}/${context.partition}/${offset}`,
         value: entry.value,
-        sentAt: event.sent_at,
+        sentAt,
       })),
     );
-    const completed: Completed = events.map(() => undefined);
-    wanted.forEach(({ i }, j) => (completed[i] = found[j]));
+    wanted.forEach(({ index }, j) => {
+      if (found[j] && found[j].length > 0) completed.set(index, found[j]);
+    });
     return completed;
   }
 
-  async apply(plan: PredictionPlan, context: WriteContext): Promise<ApplyResult> {
+  async apply(plan: PlannedPredictions, context: WriteContext): Promise<ApplyResult> {
     const { range } = context;
     if (!range) throw new Error('a prediction write needs the offsets it covers');
     const result = await this.deps.batches.applyPredictions({
@@ -130,7 +142,7 @@ export class PredictionSource implements BatchSource<PredictionEvent, Prepared, 
       last: range.last,
       expected: context.expected,
       models: plan.models,
-      joins: plan.joins,
+      joinGroups: plan.joinGroups,
       ...(plan.pairs ? { pairs: plan.pairs } : {}),
       deadLetters: context.deadLetters,
       overflowModelEvents: plan.overflowModelEvents,
@@ -141,7 +153,7 @@ export class PredictionSource implements BatchSource<PredictionEvent, Prepared, 
     return { kind: 'applied' };
   }
 
-  applied(plan: PredictionPlan): void {
+  applied(plan: PlannedPredictions): void {
     const { metrics } = this.deps;
     if (plan.overflowModelEvents > 0) metrics.overflow.inc({ kind: 'model_events' }, plan.overflowModelEvents);
     if (this.refusedFeatures > 0) metrics.overflow.inc({ kind: 'features' }, this.refusedFeatures);

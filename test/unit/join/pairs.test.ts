@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodePairs } from '../../../src/state/msgpack-pairs.ts';
+import { encodePairs } from '../../../src/join/pairs.ts';
 
 /** A MessagePack reader for what encodePairs writes: one array of strings. */
 function decodePairs(bytes: Buffer): [string, Buffer][] {
