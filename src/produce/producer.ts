@@ -4,6 +4,7 @@ import { Partitioners, type Producer } from 'kafkajs';
 import type { Topology } from '../config/topology.ts';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import type { LabelEvent, PredictionEvent } from '../events.ts';
+import { classify } from '../cli/connection-errors.ts';
 import { registerSchema } from '../sinks/register-schema.ts';
 import { kafkaClient } from '../sources/kafka/client.ts';
 import { registryConnection, type RegistryConnection } from '../sources/registry-client.ts';
@@ -52,6 +53,8 @@ async function schemaIdOf(registry: RegistryConnection, subject: string, file: U
   try {
     return await registerSchema(registry, subject, readFileSync(file, 'utf8'));
   } catch (error) {
+    // A registry nobody answers is told as every command tells it (the address, the topology key).
+    if (classify(error)?.unreachable) throw error;
     throw new DriftwatchError('DW_ERR_REGISTRY', `registering ${file.pathname.split('/').pop()} as ${subject}: ${errorMessage(error)}`, { cause: error });
   }
 }

@@ -182,7 +182,10 @@ describe('deploy/: dashboards and alerting rules against a real Prometheus', () 
     for (const { where, expr } of panelQueries({ predictor: 'price', model: 'price-v1' })) {
       for (const series of await query(expr)) {
         withData.add(where);
-        if (series.metric['predictor'] !== undefined) expect({ where, predictor: series.metric['predictor'], model: series.metric['model'] }).toEqual({ where, predictor: 'price', model: 'price-v1' });
+        // Comparison panels are per predictor (their series name a candidate, not a model).
+        const { predictor, model } = series.metric;
+        if (predictor !== undefined) expect({ where, predictor }).toEqual({ where, predictor: 'price' });
+        if (model !== undefined) expect({ where, model }).toEqual({ where, model: 'price-v1' });
       }
     }
     expect(withData).toContain('panel "Regression: MAE, RMSE, bias"');

@@ -50,6 +50,7 @@ describe('local stack', () => {
         labels: 6,
         'driftwatch.alerts': 3,
         'driftwatch.dlq': 3,
+        'driftwatch.verdicts': 3,
       });
     } finally {
       await admin.disconnect();
@@ -93,6 +94,7 @@ describe('local stack', () => {
       default_values_used: ['city'],
       latency_ms: 4.5,
       error: null,
+      request_id: 'req-1',
     };
     const encoded = await registry.encode(latest, prediction);
     expect(encoded[0]).toBe(0); // Confluent wire format: magic byte, then the schema id

@@ -20,6 +20,8 @@ const event: PredictionEvent = {
   default_values_used: ['promo'],
   latency_ms: 12.5,
   error: null,
+  // prediction-log.avsc version 2's optional field, which the registry's latest version carries.
+  request_id: 'req-42',
 };
 
 describe('prediction logs through real Kafka and the registry', () => {
