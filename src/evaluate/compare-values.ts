@@ -1,13 +1,5 @@
 import type { ValueSummary } from '../aggregate/index.ts';
-import { chiSquare } from '../stats/chi-square.ts';
-import { jsDistance, jsDistanceCategorical } from '../stats/js.ts';
-import { ks } from '../stats/ks.ts';
-import { linf } from '../stats/linf.ts';
-import { newCategoryRate } from '../stats/new-category.ts';
-import { outOfRangeRate } from '../stats/out-of-range.ts';
-import { psi } from '../stats/psi.ts';
-import type { Statistic } from '../stats/result.ts';
-import { wasserstein } from '../stats/wasserstein.ts';
+import { categoricalDrift, numericDrift } from '../stats/drift.ts';
 import type { FeatureStatistic } from './statistics.ts';
 
 export interface ValueComparison {
@@ -29,10 +21,6 @@ function dominantType(current: ValueSummary | undefined, reference: ValueSummary
   return numeric >= categorical ? 'numeric' : 'categorical';
 }
 
-const put = (values: ValueComparison['values'], name: FeatureStatistic, result: Statistic) => {
-  if (!result.insufficient) values[name] = result.value;
-};
-
 /**
  * Every statistic of one feature (or the prediction) in a current window against the reference.
  * `modelCount`s are the model's events on each side: missing = events that did not carry a value.
@@ -49,15 +37,17 @@ export function compareValues(current: ValueSummary | undefined, reference: Valu
     const cur = current?.numeric;
     const ref = reference?.numeric;
     if (cur && ref && samples > 0 && referenceSamples > 0) {
-      put(values, 'psi', psi(ref.digest, cur.digest));
-      const test = ks(ref.digest, cur.digest);
-      if (!test.insufficient) {
-        values.ks = test.statistic;
-        values.ks_p = test.pValue;
-      }
-      put(values, 'js', jsDistance(ref.digest, cur.digest));
-      put(values, 'wasserstein', wasserstein(ref.digest, cur.digest, ref.moments));
-      put(values, 'out_of_range_rate', outOfRangeRate(ref.digest, cur.digest));
+      const drift = numericDrift(ref, cur);
+      values.psi = drift.psi;
+      values.ks = drift.ks;
+      values.ks_p = drift.ks_p;
+      values.js = drift.js;
+      values.wasserstein = drift.wasserstein;
+      values.ad = drift.ad;
+      values.ad_p = drift.ad_p;
+      values.shape = drift.shape;
+      values.band_change = drift.band_change;
+      values.out_of_range_rate = drift.out_of_range;
       const sd = ref.moments.std();
       if (sd > 0) values.mean_shift = Math.abs(cur.moments.mean() - ref.moments.mean()) / sd;
     }
@@ -67,11 +57,11 @@ export function compareValues(current: ValueSummary | undefined, reference: Valu
     const cur = current?.categories;
     const ref = reference?.categories;
     if (cur && ref && samples > 0 && referenceSamples > 0) {
-      put(values, 'js', jsDistanceCategorical(ref, cur));
-      put(values, 'linf', linf(ref, cur));
-      const test = chiSquare(ref, cur);
-      if (!test.insufficient) values.chi2_p = test.pValue;
-      put(values, 'new_category_rate', newCategoryRate(ref, cur));
+      const drift = categoricalDrift(ref, cur);
+      values.js = drift.js;
+      values.linf = drift.linf;
+      values.chi2_p = drift.chi2_p;
+      values.new_category_rate = drift.new_category_rate;
     }
   }
 

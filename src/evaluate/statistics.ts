@@ -3,7 +3,7 @@
  * validator, the evaluator and the docs agree on the names.
  */
 export const FEATURE_STATISTICS = [
-  'psi', 'ks', 'ks_p', 'js', 'wasserstein', 'mean_shift', 'out_of_range_rate', // numeric
+  'psi', 'ks', 'ks_p', 'js', 'wasserstein', 'mean_shift', 'out_of_range_rate', 'ad', 'ad_p', 'shape', 'band_change', // numeric
   'linf', 'chi2_p', 'new_category_rate', // categorical (js too)
   'missing_rate', 'missing_rate_increase', 'default_rate', 'default_rate_increase', // both
 ] as const;
