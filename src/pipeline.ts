@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { kafkaClient } from './sources/kafka/client.ts';
 import type { Registry } from 'prom-client';
-import type { Topology } from './config/topology.ts';
+import { aggregationBucket, type Topology } from './config/topology.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
 import { EvaluationLoop } from './runtime/evaluation-loop.ts';
@@ -42,6 +42,7 @@ export function storeOptions(topology: Topology) {
   const { retention, caps, key_prefix } = topology.state;
   return {
     prefix: key_prefix,
+    recent: retention.recent ? { bucketMs: retention.recent.bucket, keepMs: retention.recent.keep } : undefined,
     fine: { bucketMs: retention.fine.bucket, keepMs: retention.fine.keep },
     coarse: { bucketMs: retention.coarse.bucket, keepMs: retention.coarse.keep },
     maxFeaturesPerModel: caps.features_per_model,
@@ -100,7 +101,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     ...shared,
     ...(labelsOn ? { join: { sampleRate: topology.labels.sample_rate } } : {}),
     aggregation: {
-      bucketMs: topology.state.retention.fine.bucket,
+      bucketMs: aggregationBucket(topology),
       maxModels: topology.state.caps.models,
       maxFeaturesPerModel: topology.state.caps.features_per_model,
       maxCategories: topology.state.caps.categories_per_feature,

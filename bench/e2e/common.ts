@@ -10,7 +10,7 @@ import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Admission, Aggregator, type BucketDelta } from '../../src/aggregate/index.ts';
-import { parseTopology, type Topology } from '../../src/config/topology.ts';
+import { aggregationBucket, parseTopology, type Topology } from '../../src/config/topology.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
 import { EvaluationStore } from '../../src/state/evaluation-store.ts';
@@ -310,7 +310,7 @@ export class SimulatedWriter {
     const t0 = performance.now();
     const aggregator = new Aggregator(
       {
-        bucketMs: this.topology.state.retention.fine.bucket,
+        bucketMs: aggregationBucket(this.topology),
         maxModels: this.topology.state.caps.models,
         maxFeaturesPerModel: this.topology.state.caps.features_per_model,
         maxCategories: this.topology.state.caps.categories_per_feature,

@@ -14,6 +14,7 @@ import { Admission, Aggregator } from '../../src/aggregate/index.ts';
 import { decodeValue, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { startWorker } from '../../src/pipeline.ts';
+import { aggregationBucket } from '../../src/config/topology.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
 import { encodeAvro, predictionType } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
@@ -112,7 +113,7 @@ export async function consumeWithoutRedis(input: IngestTopic & { mode: ConsumeMo
     maxIdLength: 256,
   };
   const aggregation = {
-    bucketMs: topology.state.retention.fine.bucket,
+    bucketMs: aggregationBucket(topology),
     maxModels: topology.state.caps.models,
     maxFeaturesPerModel: topology.state.caps.features_per_model,
     maxCategories: topology.state.caps.categories_per_feature,

@@ -18,3 +18,8 @@ export type FeatureStatistic = (typeof FEATURE_STATISTICS)[number];
 export type ModelStatistic = (typeof MODEL_STATISTICS)[number];
 export type StatisticName = FeatureStatistic | ModelStatistic;
 export const STATISTICS: readonly StatisticName[] = [...FEATURE_STATISTICS, ...MODEL_STATISTICS];
+
+/** Statistics from joined labels: judged on the labeled predictions of the window, with no reference. */
+export const PERFORMANCE_STATISTICS: ReadonlySet<StatisticName> = new Set([
+  'accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'log_loss', 'auc', 'mae', 'rmse', 'bias', 'label_coverage',
+]);

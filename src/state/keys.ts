@@ -21,7 +21,7 @@
  *   {p}:labels                       HASH  label outcome (joined, duplicate, pending, unknown, expired, not_sampled) → labels
  *   {p}:pending                      ZSET  labels waiting for their prediction (JSON) → arrival time (ms)
  */
-export type Resolution = 'fine' | 'coarse';
+export type Resolution = 'recent' | 'fine' | 'coarse';
 
 /** Key parts are percent-encoded where they would break the layout (":", "/", "{", "}", "%"). */
 export function escapeKeyPart(part: string): string {

@@ -26,6 +26,8 @@ export interface ResolutionSpec {
 
 export interface StoreOptions {
   prefix: string;
+  /** Small buckets of the last seconds, for short current windows (absent: none are written). */
+  recent?: ResolutionSpec | undefined;
   fine: ResolutionSpec;
   coarse: ResolutionSpec;
   maxFeaturesPerModel: number;
@@ -174,8 +176,19 @@ export class RedisStateStore {
     return (await this.redis.hget(this.keys.watermarks(), watermarkField(topic, partition))) ?? '';
   }
 
+  /** The resolutions every prediction delta is written to (recent only when configured). */
+  private get resolutions(): readonly Resolution[] {
+    return this.options.recent ? ['recent', 'fine', 'coarse'] : ['fine', 'coarse'];
+  }
+
+  private resolution(resolution: Resolution): ResolutionSpec {
+    const spec = resolution === 'recent' ? this.options.recent : this.options[resolution];
+    if (!spec) throw new DriftwatchError('DW_ERR_INTERNAL', `no ${resolution} resolution is configured`);
+    return spec;
+  }
+
   bucketStart(resolution: Resolution, time: number): number {
-    const { bucketMs } = this.options[resolution];
+    const { bucketMs } = this.resolution(resolution);
     return time - (time % bucketMs);
   }
 
@@ -205,8 +218,8 @@ export class RedisStateStore {
         if (values.logged > 0) ops.push('T', totals, registry, feature, values.logged);
       }
       const blob = summary.encode();
-      for (const resolution of ['fine', 'coarse'] as const) {
-        const { bucketMs, keepMs } = this.options[resolution];
+      for (const resolution of this.resolutions) {
+        const { bucketMs, keepMs } = this.resolution(resolution);
         const start = this.bucketStart(resolution, delta.bucketStart);
         // Kept until the bucket's end is `keep` old.
         ops.push('L', ref(this.keys.bucket(resolution, model, start)), blob, keepMs + bucketMs);
@@ -464,7 +477,7 @@ export class RedisStateStore {
 
   /** The merged performance (labels joined to predictions made in [from, to)) at one resolution. */
   async performanceWindow(model: string, resolution: Resolution, from: number, to: number): Promise<PerformanceSummary> {
-    const { bucketMs } = this.options[resolution];
+    const { bucketMs } = this.resolution(resolution);
     const keys: string[] = [];
     for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) keys.push(this.keys.performanceBucket(resolution, model, start));
     const total = new PerformanceSummary();
@@ -487,7 +500,7 @@ export class RedisStateStore {
 
   /** The merged summary of a model over the buckets that overlap [from, to) at one resolution. */
   async window(model: string, resolution: Resolution, from: number, to: number): Promise<ModelSummary> {
-    const { bucketMs } = this.options[resolution];
+    const { bucketMs } = this.resolution(resolution);
     const starts: number[] = [];
     for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) starts.push(start);
     return ModelSummary.combine(await this.buckets(model, resolution, starts));
