@@ -29,10 +29,22 @@ export interface ChiSquareResult {
 export const MIN_EXPECTED = 5;
 
 export function chiSquare(reference: CategoryCounts, current: CategoryCounts): ChiSquareResult {
-  const nRef = reference.total;
-  const nCur = current.total;
-  if (nRef === 0 || nCur === 0) return { statistic: 0, df: 0, pValue: 1, insufficient: true };
   const { categories } = categoryShares(reference, current);
+  return chiSquareOfCounts(
+    categories.map((name) => reference.get(name)),
+    categories.map((name) => current.get(name)),
+  );
+}
+
+/** The test above on aligned counts per category (reference, current). */
+export function chiSquareOfCounts(referenceCounts: ArrayLike<number>, currentCounts: ArrayLike<number>): ChiSquareResult {
+  let nRef = 0;
+  let nCur = 0;
+  for (let i = 0; i < referenceCounts.length; i++) {
+    nRef += referenceCounts[i] as number;
+    nCur += currentCounts[i] as number;
+  }
+  if (nRef === 0 || nCur === 0) return { statistic: 0, df: 0, pValue: 1, insufficient: true };
   const n = nRef + nCur;
   const smaller = Math.min(nRef, nCur);
   let statistic = 0;
@@ -46,9 +58,9 @@ export function chiSquare(reference: CategoryCounts, current: CategoryCounts): C
   };
   let pooledRef = 0;
   let pooledCur = 0;
-  for (const name of categories) {
-    const observedRef = reference.get(name);
-    const observedCur = current.get(name);
+  for (let i = 0; i < referenceCounts.length; i++) {
+    const observedRef = referenceCounts[i] as number;
+    const observedCur = currentCounts[i] as number;
     const column = observedRef + observedCur;
     if (column === 0) continue;
     if ((smaller * column) / n < MIN_EXPECTED) {

@@ -6,9 +6,7 @@ const scratch: KnotDistances = { sup: 0, l1: 0, ad: 0 };
 
 /** E|X − median|: W₁ between a digest and a point mass at its median (its typical distance from the centre). */
 export function meanAbsoluteDeviation(digest: TDigest): number {
-  if (digest.count === 0) return 0;
-  const median = digest.quantile(0.5);
-  return knotDistances(digest.cdfKnots(), pointMass(median), scratch).l1;
+  return digest.count === 0 ? 0 : spreadOf(digest.cdfKnots(), digest.quantile(0.5));
 }
 
 /**
@@ -25,13 +23,22 @@ export function meanAbsoluteDeviation(digest: TDigest): number {
  */
 export function shapeChange(reference: TDigest, current: TDigest): Statistic {
   if (reference.count === 0 || current.count === 0) return insufficient(0);
-  const referenceMedian = reference.quantile(0.5);
+  const median = reference.quantile(0.5);
+  return statistic(shapeChangeFrom(reference.cdfKnots(), median, spreadOf(reference.cdfKnots(), median), current));
+}
+
+/** E|X − m| of knots around their median m (the divisor of the shape change, kept with a reference's other quantities). */
+export function spreadOf(knots: CdfKnots, median: number): number {
+  return knotDistances(knots, pointMass(median), scratch).l1;
+}
+
+/** shapeChange with the reference's knots, median and spread already known (non-empty sides). */
+export function shapeChangeFrom(referenceKnots: CdfKnots, referenceMedian: number, referenceSpread: number, current: TDigest): number {
   const offset = current.quantile(0.5) - referenceMedian;
   const knots = current.cdfKnots();
-  const moved: CdfKnots = { values: knots.values.map((value) => value - offset), ranks: knots.ranks };
-  const spread = knotDistances(reference.cdfKnots(), pointMass(referenceMedian), scratch).l1;
-  const scale = spread > 0 ? spread : Math.abs(referenceMedian) > 0 ? Math.abs(referenceMedian) : 1;
-  return statistic(knotDistances(reference.cdfKnots(), moved, scratch).l1 / scale);
+  const moved: CdfKnots = offset === 0 ? knots : { values: knots.values.map((value) => value - offset), ranks: knots.ranks };
+  const scale = referenceSpread > 0 ? referenceSpread : Math.abs(referenceMedian) > 0 ? Math.abs(referenceMedian) : 1;
+  return knotDistances(referenceKnots, moved, scratch).l1 / scale;
 }
 
 /** Quantile bands of `bandChange`: the lower and upper tails (p5–p50, p50–p95) and the middle half. */
@@ -51,14 +58,23 @@ export const QUANTILE_BANDS: readonly (readonly [number, number])[] = [
  */
 export function bandChange(reference: TDigest, current: TDigest): Statistic {
   if (reference.count === 0 || current.count === 0) return insufficient(0);
+  return statistic(bandChangeFrom(bandQuantiles(reference), current));
+}
+
+/** The quantiles QUANTILE_BANDS reads, in order: [low₁, high₁, low₂, high₂, …]. */
+export function bandQuantiles(digest: TDigest): Float64Array {
+  return Float64Array.from(QUANTILE_BANDS.flat(), (q) => digest.quantile(q));
+}
+
+/** bandChange with the reference's band quantiles already known (non-empty sides). */
+export function bandChangeFrom(referenceQuantiles: Float64Array, current: TDigest): number {
   let largest = 0;
-  for (const [low, high] of QUANTILE_BANDS) {
-    const before = reference.quantile(high) - reference.quantile(low);
+  QUANTILE_BANDS.forEach(([low, high], i) => {
+    const before = (referenceQuantiles[2 * i + 1] as number) - (referenceQuantiles[2 * i] as number);
     const after = current.quantile(high) - current.quantile(low);
-    if (!(before > 0) || !(after > 0)) continue;
-    largest = Math.max(largest, Math.max(after / before, before / after) - 1);
-  }
-  return statistic(largest);
+    if (before > 0 && after > 0) largest = Math.max(largest, Math.max(after / before, before / after) - 1);
+  });
+  return largest;
 }
 
 function pointMass(value: number): CdfKnots {
