@@ -27,7 +27,9 @@ interface RuleTally {
   threshold: number;
   significance: number;
   tests: number;
-  seriesHours: number[];
+  /** Series-hours observed (a period shorter than an hour counts its share). */
+  seriesHours: number;
+  periods: number;
   below: number[];
   belowBeyond: number[];
   effectMax: number;
@@ -50,7 +52,7 @@ export class Calibration {
       if (rule.significance === undefined) continue;
       let tally = this.tallies.get(rule.name);
       if (!tally) {
-        tally = { rule: rule.name, threshold: rule.threshold, significance: rule.significance, tests: 0, seriesHours: [0], below: ALPHAS.map(() => 0), belowBeyond: ALPHAS.map(() => 0), effectMax: 0, pMin: 1, beyondThreshold: 0 };
+        tally = { rule: rule.name, threshold: rule.threshold, significance: rule.significance, tests: 0, seriesHours: 0, periods: 0, below: ALPHAS.map(() => 0), belowBeyond: ALPHAS.map(() => 0), effectMax: 0, pMin: 1, beyondThreshold: 0 };
         this.tallies.set(rule.name, tally);
       }
       for (const statistics of perWindow) {
@@ -80,11 +82,12 @@ export class Calibration {
     }
   }
 
-  /** Closes the hour of every series observed since the last call. */
-  closeHour(): void {
+  /** Closes the period (normally an hour) of every series observed since the last call. */
+  closeHour(hours: number): void {
     for (const [key, minima] of this.open) {
       const tally = this.tallies.get(key.slice(key.lastIndexOf('|') + 1))!;
-      tally.seriesHours[0]!++;
+      tally.seriesHours += hours;
+      tally.periods++;
       ALPHAS.forEach((alpha, i) => {
         if (minima.p < alpha) tally.below[i]!++;
         if (minima.pBeyond < alpha) tally.belowBeyond[i]!++;
@@ -92,7 +95,7 @@ export class Calibration {
     }
     this.open.clear();
     for (const p of this.familyOpen.values()) {
-      this.familyHours++;
+      this.familyHours += hours;
       ALPHAS.forEach((alpha, i) => {
         if (p < alpha) this.familyBelow[i]!++;
       });
@@ -102,7 +105,7 @@ export class Calibration {
 
   summary() {
     const rules = [...this.tallies.values()].map((tally) => {
-      const hours = tally.seriesHours[0]!;
+      const hours = tally.seriesHours;
       const rate = (counts: number[]) => Object.fromEntries(ALPHAS.map((alpha, i) => [String(alpha), { series_hours: counts[i]!, per_series_hour: hours > 0 ? counts[i]! / hours : 0 }]));
       // Effective independent tests per series-hour, from the rate at the smallest α with ≥ 10 hits:
       // P(min p < α) ≈ K·α for small α (Bonferroni K = the tests per series-hour, when independent).

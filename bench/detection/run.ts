@@ -53,6 +53,12 @@ const CONFIG = quick
   : { offsets: 20, stationaryModels: 77, stationaryHours: 1, longRunHours: 4, e2eOffsets: [3, 13, 27, 36, 44, 51] };
 
 const HOUR = 3_600_000;
+/**
+ * When in the minute the change starts: the golden-ratio sequence k·0.618… mod 1 over 60 s, which
+ * spreads any number of trials evenly over the minute (the buckets' phase) and, since 60·0.618 s is not
+ * near a multiple of 10, over the tick's phase too.
+ */
+const OFFSETS = Array.from({ length: CONFIG.offsets }, (_, k) => Math.round(60_000 * ((k * 0.6180339887) % 1)));
 /** A simulated epoch on an hour boundary (the windows and buckets align to it, as they do to wall time). */
 const T0 = 480_000 * HOUR;
 const BASELINE_EVENTS = 20_000;
@@ -113,8 +119,7 @@ function delays() {
   for (const rate of [100, 10]) {
     for (const { label, change, series, bar } of CHANGES) {
       const started = performance.now();
-      // Offsets 2.93 s apart: spread over the minute (bucket phase) and over the tick (10 s).
-      const trials = Array.from({ length: CONFIG.offsets }, (_, k) => delayTrial(rate, change, series, Math.round(k * 2930 * (20 / CONFIG.offsets)), seed++));
+      const trials = OFFSETS.map((offset) => delayTrial(rate, change, series, offset, seed++));
       const detected = trials.flatMap((trial) => (trial.delay_s === undefined ? [] : [trial.delay_s])).sort((a, b) => a - b);
       const rulesFired: Record<string, number> = {};
       for (const trial of trials) if (trial.rule) rulesFired[`${trial.rule} (${trial.window})`] = (rulesFired[`${trial.rule} (${trial.window})`] ?? 0) + 1;
@@ -167,10 +172,10 @@ function stationary(rate: number, hours: number, firstSeed: number) {
       for (const [name, perWindow] of result.features) calibration.observe(`${m.traffic.model}|${name}`, rules.for({ predictor, model: m.traffic.model, feature: name }, 'feature'), perWindow);
     },
     afterTick: (now) => {
-      if ((now - T0) % HOUR === 0) calibration.closeHour();
+      if ((now - T0) % HOUR === 0) calibration.closeHour(1);
     },
   });
-  if (hours % 1 !== 0) calibration.closeHour();
+  if (hours % 1 !== 0) calibration.closeHour(hours % 1);
   const featureSeries = models.length * ALL_FEATURES.length;
   const result = {
     rate_per_model: rate,
