@@ -11,4 +11,3 @@ export { bandChange, meanAbsoluteDeviation, QUANTILE_BANDS, shapeChange } from '
 export { erfc, normalSurvival } from './normal.ts';
 export { newCategoryRate } from './new-category.ts';
 export { numericDrift, categoricalDrift, type NumericDrift, type CategoricalDrift, type NumericSketches } from './drift.ts';
-export { numericVerdict, categoricalVerdict, DEFAULT_THRESHOLDS, type Verdict, type VerdictThresholds } from './verdict.ts';
