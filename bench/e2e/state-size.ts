@@ -1,7 +1,7 @@
 /**
- * State size: Redis bytes per monitored feature series at the default retention (fine 1-minute buckets
- * kept 90 minutes, coarse 1-hour buckets kept 48 hours), in the steady state of a stream of 100 events/s
- * per model.
+ * State size: Redis bytes per monitored feature series at the default retention (recent 10-second
+ * buckets kept 1 minute, fine 1-minute buckets kept 90 minutes, coarse 1-hour buckets kept 48 hours), in
+ * the steady state of a stream of 100 events/s per model.
  *
  * How: a simulated clock. Event time starts at an hour boundary H and runs 92.5 minutes; the traffic
  * (DEFAULT_TRAFFIC: 16 numeric + 4 categorical features, 1 % missing, 2 % defaults, 0.5 % errors) is
@@ -20,8 +20,9 @@
  * time during the stream, and its reads write merged buckets back (RedisStateStore.buckets), as a
  * running worker's do. `evaluate: false` leaves that out.
  * At that moment the buckets Redis still holds in a steady stream are:
- *  - fine: every bucket whose last write (its end) is less than keep + bucket = 91 min old, i.e. the 92
- *    buckets after H (the bucket starting at H has expired: deleted here, as its TTL would have);
+ *  - recent and fine: every bucket whose last write (its end) is less than keep + bucket old (70 s, resp.
+ *    91 min), i.e. the last 7 recent and the 92 fine buckets after H (older ones have expired: deleted
+ *    here, as their TTLs would have);
  *  - coarse: the partial current hour H+1h, the complete hour H (streamed), and the 48 hours before H,
  *    which a steady stream has filled exactly like H: copies of H's complete coarse bucket (DUMP/RESTORE).
  * Then MEMORY USAGE (SAMPLES 0: exact) of every key under the prefix (SCAN), divided by the number of
@@ -56,7 +57,7 @@ export type StateSchedule = { kind: 'tail'; tailEvents: number } | { kind: 'unif
 
 export async function measureStateSize(input: { names: PhaseNames; models: number; ratePerModel: number; schedule: StateSchedule; evaluate: boolean }) {
   const topology = benchTopology(input.names);
-  const { fine, coarse } = topology.state.retention;
+  const { recent, fine, coarse } = topology.state.retention;
   const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
   const redis = new Redis(REDIS_URL);
   let producer: Producer | undefined;
@@ -112,10 +113,15 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
     const writeSeconds = (performance.now() - started) / 1000;
 
     const models = Array.from({ length: input.models }, (_, i) => modelKey(spec.predictor, `${spec.predictor}-v${i + 1}`));
-    // A fine bucket lives until keep + bucket after its last write (its end): older ones have expired.
+    // A bucket lives until keep + bucket after its last write (its end): older ones have expired.
     let expired = 0;
+    let expiredRecent = 0;
     for (const model of models) {
       for (let start = H; start + fine.bucket + fine.keep + fine.bucket <= T; start += fine.bucket) expired += await redis.unlink(store.keys.bucket('fine', model, start));
+      if (!recent) continue;
+      const stale: string[] = [];
+      for (let start = H; start + recent.bucket + recent.keep + recent.bucket <= T; start += recent.bucket) stale.push(store.keys.bucket('recent', model, start));
+      for (let i = 0; i < stale.length; i += 500) expiredRecent += await redis.unlink(...stale.slice(i, i + 500));
     }
     // The 48 complete hours before H: the same content as H's complete coarse bucket.
     let copies = 0;
@@ -138,7 +144,9 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}*`, 'COUNT', 1000);
       for (const key of keys) {
         const bytes = Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
-        const kind = key.startsWith(`${root}:b:fine:`)
+        const kind = key.startsWith(`${root}:b:recent:`)
+          ? 'recent buckets'
+          : key.startsWith(`${root}:b:fine:`)
           ? 'fine buckets'
           : key.startsWith(`${root}:b:coarse:`)
             ? 'coarse buckets'
@@ -170,6 +178,7 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
       evaluation_ticks: ticks,
       baseline_bytes_per_series: Math.round(baselineBytes / (input.models * seriesPerModel)),
       fine_buckets_expired_deleted: expired,
+      recent_buckets_expired_deleted: expiredRecent,
       coarse_buckets_copied: copies,
       write_seconds: round(writeSeconds, 1),
       total_bytes: total,

@@ -21,11 +21,26 @@ function dominantType(current: ValueSummary | undefined, reference: ValueSummary
   return numeric >= categorical ? 'numeric' : 'categorical';
 }
 
+/** What a window's readers need: these statistics, and only with at least `minSamples` values a side. */
+export interface WantedStatistics {
+  statistics: ReadonlySet<FeatureStatistic>;
+  minSamples: number;
+}
+
 /**
- * Every statistic of one feature (or the prediction) in a current window against the reference.
- * `modelCount`s are the model's events on each side: missing = events that did not carry a value.
+ * Every statistic of one feature (or the prediction) in a current window against the reference, or only
+ * those `wanted` (the distribution statistics only with enough samples to be read). `modelCount`s are
+ * the model's events on each side: missing = events that did not carry a value.
  */
-export function compareValues(current: ValueSummary | undefined, reference: ValueSummary | undefined, modelCount: number, referenceModelCount: number): ValueComparison {
+export function compareValues(
+  current: ValueSummary | undefined,
+  reference: ValueSummary | undefined,
+  modelCount: number,
+  referenceModelCount: number,
+  wanted?: WantedStatistics,
+): ValueComparison {
+  const want = (...names: FeatureStatistic[]) => !wanted || names.some((name) => wanted.statistics.has(name));
+  const enough = (samples: number, referenceSamples: number) => samples > 0 && referenceSamples > 0 && (!wanted || (samples >= wanted.minSamples && referenceSamples >= wanted.minSamples));
   const type = dominantType(current, reference);
   const values: ValueComparison['values'] = {};
   let samples = 0;
@@ -36,18 +51,16 @@ export function compareValues(current: ValueSummary | undefined, reference: Valu
     referenceSamples = reference?.numeric?.moments.count ?? 0;
     const cur = current?.numeric;
     const ref = reference?.numeric;
-    if (cur && ref && samples > 0 && referenceSamples > 0) {
-      const drift = numericDrift(ref, cur);
-      values.psi = drift.psi;
-      values.ks = drift.ks;
-      values.ks_p = drift.ks_p;
-      values.js = drift.js;
-      values.wasserstein = drift.wasserstein;
-      values.ad = drift.ad;
-      values.ad_p = drift.ad_p;
-      values.shape = drift.shape;
-      values.band_change = drift.band_change;
-      values.out_of_range_rate = drift.out_of_range;
+    if (cur && ref && enough(samples, referenceSamples) && want('psi', 'ks', 'ks_p', 'js', 'wasserstein', 'ad', 'ad_p', 'shape', 'band_change', 'out_of_range_rate')) {
+      const drift = numericDrift(ref, cur, { bins: want('psi', 'js'), shape: want('shape'), bands: want('band_change'), outOfRange: want('out_of_range_rate') });
+      const numeric: [FeatureStatistic, number][] = [
+        ['psi', drift.psi], ['ks', drift.ks], ['ks_p', drift.ks_p], ['js', drift.js], ['wasserstein', drift.wasserstein], ['ad', drift.ad],
+        ['ad_p', drift.ad_p], ['shape', drift.shape], ['band_change', drift.band_change], ['out_of_range_rate', drift.out_of_range],
+      ];
+      // Skipped parts are NaN: left out.
+      for (const [name, value] of numeric) if (!Number.isNaN(value)) values[name] = value;
+    }
+    if (cur && ref && enough(samples, referenceSamples) && want('mean_shift')) {
       const sd = ref.moments.std();
       if (sd > 0) values.mean_shift = Math.abs(cur.moments.mean() - ref.moments.mean()) / sd;
     }
@@ -56,7 +69,7 @@ export function compareValues(current: ValueSummary | undefined, reference: Valu
     referenceSamples = reference?.categories?.total ?? 0;
     const cur = current?.categories;
     const ref = reference?.categories;
-    if (cur && ref && samples > 0 && referenceSamples > 0) {
+    if (cur && ref && enough(samples, referenceSamples) && want('js', 'linf', 'chi2_p', 'new_category_rate')) {
       const drift = categoricalDrift(ref, cur);
       values.js = drift.js;
       values.linf = drift.linf;

@@ -1,7 +1,7 @@
 import type { ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
 import { buildAlertEvent, incidentId, PREDICTION_SERIES, type AlertEvent } from './alert-event.ts';
 import { OK_STATE, step, type AlertState } from './alert-machine.ts';
-import { compareValues, type ValueComparison } from './compare-values.ts';
+import { compareValues, type ValueComparison, type WantedStatistics } from './compare-values.ts';
 import { judge, ruleWindows, significanceTest, type WindowReading } from './judge.ts';
 import type { ResolvedRule, RuleBook } from './rules.ts';
 import { PERFORMANCE_STATISTICS, type FeatureStatistic, type StatisticName } from './statistics.ts';
@@ -108,6 +108,40 @@ function modelSamples(statistic: StatisticName, window: WindowSummary, reference
   return [window.summary.count, reference?.count ?? 0];
 }
 
+const statisticsReadCache = new WeakMap<readonly ResolvedRule[], Map<string, WantedStatistics>>();
+
+/**
+ * The statistics a series' rules read in one window (with their significance tests), and the fewest
+ * samples any of them needs. Every statistic is computed for the first window, which status and metrics
+ * show; the others only serve rules, and what no rule reads there — or a window too small for all of
+ * them, like 10 seconds of a model that logs 10 events a second — is not computed (the 10-second window
+ * doubled a tick's statistics). Remembered per rule list (RuleBook shares one between series with the
+ * same rules) and window.
+ */
+function statisticsRead(rules: readonly ResolvedRule[], windows: readonly { name: string }[], index: number): WantedStatistics {
+  let byWindow = statisticsReadCache.get(rules);
+  if (!byWindow) statisticsReadCache.set(rules, (byWindow = new Map()));
+  const key = `${index}\u0000${windows.map((window) => window.name).join('\u0000')}`;
+  let read = byWindow.get(key);
+  if (!read) {
+    const set = new Set<FeatureStatistic>();
+    let minSamples = Number.POSITIVE_INFINITY;
+    for (const rule of rules) {
+      if (!ruleWindows(rule, windows).includes(windows[index]!)) continue;
+      const statistic = rule.statistic as FeatureStatistic;
+      set.add(statistic);
+      minSamples = Math.min(minSamples, rule.min_samples);
+      if (rule.significance === undefined) continue;
+      for (const type of ['numeric', 'categorical'] as const) {
+        const test = significanceTest(statistic, type);
+        if (test) set.add(test);
+      }
+    }
+    byWindow.set(key, (read = { statistics: set, minSamples }));
+  }
+  return read;
+}
+
 /**
  * Evaluates one model: statistics for the model, its prediction and each monitored feature, in every
  * current window against the reference, then every applicable rule through the alert state machine.
@@ -176,14 +210,20 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     ...input.features.map((name): [string, (summary: ModelSummary) => ValueSummary | undefined, 'feature'] => [name, (summary) => summary.features.get(name), 'feature']),
   ];
   for (const [name, pick, target] of series) {
-    const perWindow: SeriesStatistics[] = input.windows.map((window) => ({
+    const rules = input.rules.for({ predictor, model, feature: name }, target);
+    const perWindow: SeriesStatistics[] = input.windows.map((window, index) => ({
       window: window.name,
-      ...compareValues(pick(window.summary), reference ? pick(reference) : undefined, target === 'prediction' ? window.summary.count - window.summary.errors : window.summary.count, reference ? (target === 'prediction' ? reference.count - reference.errors : reference.count) : 0),
+      ...compareValues(
+        pick(window.summary),
+        reference ? pick(reference) : undefined,
+        target === 'prediction' ? window.summary.count - window.summary.errors : window.summary.count,
+        reference ? (target === 'prediction' ? reference.count - reference.errors : reference.count) : 0,
+        index === 0 ? undefined : statisticsRead(rules, input.windows, index),
+      ),
     }));
     if (target === 'prediction') result.prediction = perWindow;
     else result.features.set(name, perWindow);
     activeOnSeries.clear();
-    const rules = input.rules.for({ predictor, model, feature: name }, target);
     for (const rule of rules) {
       const statistic = rule.statistic as FeatureStatistic;
       const readings: WindowReading[] = [];

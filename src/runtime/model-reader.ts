@@ -47,14 +47,16 @@ export class ModelReader {
       const bucket = resolution === 'recent' ? recent!.bucket : fine.bucket;
       return { window, resolution, plan: planWindow(now, window.duration, topology.windows.reference.duration, bucket, coarse.bucket) };
     });
-    const windows = [];
-    for (const { window, resolution, plan } of plans) {
-      const summary = await store.window(entry.key, resolution, plan.current.from, now + 1);
-      // Performance of the predictions made in the window, from the labels joined to them so far (kept
-      // per fine bucket: a shorter window has none).
-      const performance = topology.labels.enabled && resolution === 'fine' ? await store.performanceWindow(entry.key, 'fine', plan.current.from, now + 1) : undefined;
-      windows.push({ name: window.name, summary, seconds: (now - plan.current.from) / 1000, performance });
-    }
+    // The windows are read concurrently: a tick waits on Redis once per model, not once per window.
+    const windows = await Promise.all(
+      plans.map(async ({ window, resolution, plan }) => {
+        const summary = await store.window(entry.key, resolution, plan.current.from, now + 1);
+        // Performance of the predictions made in the window, from the labels joined to them so far (kept
+        // per fine bucket: a shorter window has none).
+        const performance = topology.labels.enabled && resolution === 'fine' ? await store.performanceWindow(entry.key, 'fine', plan.current.from, now + 1) : undefined;
+        return { name: window.name, summary, seconds: (now - plan.current.from) / 1000, performance };
+      }),
+    );
     // The rolling reference ends at the fine bucket where the longest window starts: no window overlaps it.
     const longest = Math.max(...current.map((window) => window.duration));
     const reference = await this.reference(entry.key, now, planWindow(now, longest, topology.windows.reference.duration, fine.bucket, coarse.bucket));

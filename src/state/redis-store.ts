@@ -463,8 +463,9 @@ export class RedisStateStore {
     const lists = await this.lists(model, keys);
     return lists.map((blobs, index) => {
       const merged = ModelSummary.mergeAll(blobs);
-      // Bounded: a tick over thousands of models must not queue thousands of merged blobs at once.
-      if (blobs.length >= 2 && this.writeBacksInFlight < WRITE_BACKS_IN_FLIGHT) {
+      // Bounded: a tick over thousands of models must not queue thousands of merged blobs at once. Recent
+      // buckets are read about once when complete, so encoding their merge to write it back is wasted.
+      if (blobs.length >= 2 && resolution !== 'recent' && this.writeBacksInFlight < WRITE_BACKS_IN_FLIGHT) {
         this.writeBacksInFlight++;
         this.redis
           .dwCompactList(keys[index]!, blobs.length, merged.encode(), sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!))

@@ -66,12 +66,24 @@ function profileOf(reference: TDigest): ReferenceProfile {
   return profile;
 }
 
+/** The parts of numericDrift beyond the one knot walk (KS, W₁, A²), each skippable: NaN when skipped. */
+export interface NumericDriftParts {
+  /** PSI and JS over the reference deciles. */
+  readonly bins?: boolean;
+  readonly shape?: boolean;
+  readonly bands?: boolean;
+  readonly outOfRange?: boolean;
+}
+
+const ALL_PARTS: NumericDriftParts = { bins: true, shape: true, bands: true, outOfRange: true };
+
 /**
  * Same numbers as psi, ks, jsDistance, wasserstein, andersonDarling, shapeChange, bandChange and
  * outOfRangeRate called one by one, with the shared work done once: one knot walk gives KS, W₁ and the
- * Anderson–Darling integral, one set of reference-decile bins serves PSI and JS.
+ * Anderson–Darling integral, one set of reference-decile bins serves PSI and JS. `parts` leaves out what
+ * nobody reads (NaN in their place): a window that only alert rules read needs their statistics only.
  */
-export function numericDrift(reference: NumericSketches, current: NumericSketches): NumericDrift {
+export function numericDrift(reference: NumericSketches, current: NumericSketches, parts: NumericDriftParts = ALL_PARTS): NumericDrift {
   const ref = reference.digest;
   const cur = current.digest;
   const n = ref.count;
@@ -84,18 +96,18 @@ export function numericDrift(reference: NumericSketches, current: NumericSketche
   const a2 = ((n * m) / (n + m)) * ad;
   const profile = profileOf(ref);
   const refShares = profile.shares;
-  const curShares = binShares(cur, profile.edges);
+  const curShares = parts.bins ? binShares(cur, profile.edges) : undefined;
   return {
-    psi: psiFromShares(refShares, curShares),
+    psi: curShares ? psiFromShares(refShares, curShares) : Number.NaN,
     ks: sup,
     ks_p: kolmogorovPValue(sup, (n * m) / (n + m)),
-    js: jsDistanceFromShares(refShares, curShares),
+    js: curShares ? jsDistanceFromShares(refShares, curShares) : Number.NaN,
     wasserstein: l1 / wassersteinScale(reference.moments),
     ad: a2,
     ad_p: andersonDarlingPValue(a2),
-    shape: shapeChangeFrom(refKnots, profile.median, profile.spread, cur),
-    band_change: bandChangeFrom(profile.bands, cur),
-    out_of_range: outOfRangeRate(ref, cur).value,
+    shape: parts.shape ? shapeChangeFrom(refKnots, profile.median, profile.spread, cur) : Number.NaN,
+    band_change: parts.bands ? bandChangeFrom(profile.bands, cur) : Number.NaN,
+    out_of_range: parts.outOfRange ? outOfRangeRate(ref, cur).value : Number.NaN,
     count_ref: n,
     count_cur: m,
     insufficient: false,

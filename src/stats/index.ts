@@ -10,4 +10,4 @@ export { andersonDarling, andersonDarlingPValue, type AndersonDarlingResult } fr
 export { bandChange, meanAbsoluteDeviation, QUANTILE_BANDS, shapeChange } from './shape.ts';
 export { erfc, normalSurvival } from './normal.ts';
 export { newCategoryRate } from './new-category.ts';
-export { numericDrift, categoricalDrift, type NumericDrift, type CategoricalDrift, type NumericSketches } from './drift.ts';
+export { numericDrift, categoricalDrift, type NumericDrift, type NumericDriftParts, type CategoricalDrift, type NumericSketches } from './drift.ts';
