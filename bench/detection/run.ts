@@ -21,6 +21,8 @@
  *   series-hours whose smallest p-value fell below α, for α from 1e-2 to 1e-8.
  * - e2e: the 1σ trials through the real write path (Redis), the EvaluationLoop and the alerts topic
  *   (bench/e2e/detection.ts), against the local stack.
+ * - realtime (full mode): a real worker and `driftwatch produce` at 100 events/s with a 1σ shift after
+ *   120 s, wall clock (bench/e2e/detection.ts): what ingest latency and unaligned ticks add.
  *
  * Then `npm run bench:doc` writes the Detection section of BENCH.md from the JSON.
  */
@@ -41,7 +43,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
-const PHASES = ['delays', 'stationary-100', 'stationary-10', 'long-run', 'e2e'];
+const PHASES = ['delays', 'stationary-100', 'stationary-10', 'long-run', 'e2e', 'realtime'];
 const unknown = args.filter((arg) => arg !== '--quick' && !arg.startsWith('--only='));
 if (unknown.length > 0 || (only && only.some((phase) => !PHASES.includes(phase)))) {
   console.error(`usage: npm run bench:detection [-- --quick] [--only=${PHASES.join(',')}]`);
@@ -200,6 +202,16 @@ function stationary(rate: number, hours: number, firstSeed: number) {
   return result;
 }
 
+async function realtime() {
+  const { measureRealTimeDetection } = await import('../e2e/detection.ts');
+  const runId = randomBytes(4).toString('hex');
+  try {
+    return await measureRealTimeDetection({ names: namesFor(runId, 'realtime'), shiftAfterS: 120, sigmas: 1 });
+  } finally {
+    await sweepRun(runId).catch(() => undefined);
+  }
+}
+
 async function e2e() {
   const { measureDetection } = await import('../e2e/detection.ts');
   const runId = randomBytes(4).toString('hex');
@@ -246,6 +258,7 @@ async function main(): Promise<void> {
   await run('stationary-10', () => stationary(10, CONFIG.stationaryHours, 200_000));
   if (CONFIG.longRunHours > 0) await run('long-run', () => stationary(10, CONFIG.longRunHours, 300_000));
   await run('e2e', e2e);
+  if (!quick) await run('realtime', realtime);
   const report = {
     command: `npm run bench:detection${quick ? ' -- --quick' : ''}`,
     mode: quick ? 'quick' : 'full',
