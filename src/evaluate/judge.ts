@@ -1,6 +1,7 @@
 import { classify, type Observation } from './alert-machine.ts';
+import type { ValueComparison } from './compare-values.ts';
 import { globToRegExp, type ResolvedRule } from './rules.ts';
-import { PERFORMANCE_STATISTICS, type StatisticName } from './statistics.ts';
+import { PERFORMANCE_STATISTICS, type FeatureStatistic, type StatisticName } from './statistics.ts';
 
 /** One current window's reading of a rule's statistic on one series. */
 export interface WindowReading {
@@ -32,6 +33,24 @@ export function significanceTest(statistic: StatisticName, type: 'numeric' | 'ca
   if (type === 'categorical') return 'chi2_p';
   if (type !== 'numeric') return undefined;
   return statistic === 'shape' || statistic === 'band_change' ? 'ad_p' : 'ks_p';
+}
+
+const RATE_STATISTICS: ReadonlySet<StatisticName> = new Set(['missing_rate', 'missing_rate_increase', 'default_rate', 'default_rate_increase']);
+
+/** What a feature or prediction rule reads in one window's statistics; undefined when the rule is for the other value type. */
+export function seriesReading(rule: ResolvedRule, window: string, statistics: ValueComparison): WindowReading | undefined {
+  if (rule.type !== 'any' && rule.type !== statistics.type) return undefined;
+  const statistic = rule.statistic as FeatureStatistic;
+  // A feature that goes 100 % missing has no values left: rates are judged on the model's events.
+  const rate = RATE_STATISTICS.has(statistic);
+  const test = significanceTest(statistic, statistics.type);
+  return {
+    window,
+    value: statistics.values[statistic],
+    samples: rate ? statistics.events : statistics.samples,
+    referenceSamples: rate ? statistics.referenceEvents : statistics.referenceSamples,
+    pValue: test === undefined ? undefined : statistics.values[test],
+  };
 }
 
 const windowGlobs = new Map<string, RegExp>();

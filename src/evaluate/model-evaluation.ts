@@ -2,11 +2,9 @@ import type { ModelSummary, PerformanceSummary, ValueSummary } from '../aggregat
 import { buildAlertEvent, incidentId, PREDICTION_SERIES, type AlertEvent } from './alert-event.ts';
 import { OK_STATE, step, type AlertState } from './alert-machine.ts';
 import { compareValues, type ValueComparison, type WantedStatistics } from './compare-values.ts';
-import { judge, ruleWindows, significanceTest, type WindowReading } from './judge.ts';
+import { judge, ruleWindows, seriesReading, significanceTest, type WindowReading } from './judge.ts';
 import type { ResolvedRule, RuleBook } from './rules.ts';
 import { PERFORMANCE_STATISTICS, type FeatureStatistic, type StatisticName } from './statistics.ts';
-
-const RATE_STATISTICS: ReadonlySet<FeatureStatistic> = new Set(['missing_rate', 'missing_rate_increase', 'default_rate', 'default_rate_increase']);
 
 export interface WindowSummary {
   name: string;
@@ -200,7 +198,6 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
       const [samples, referenceSamples] = modelSamples(rule.statistic, window, reference);
       return { window: window.name, value: statistics.values[rule.statistic], samples, referenceSamples };
     });
-    activeOnSeries.clear();
     apply(rule, null, readings);
   }
 
@@ -225,16 +222,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     else result.features.set(name, perWindow);
     activeOnSeries.clear();
     for (const rule of rules) {
-      const statistic = rule.statistic as FeatureStatistic;
-      const readings: WindowReading[] = [];
-      for (const window of ruleWindows(rule, input.windows)) {
-        const statistics = perWindow[input.windows.indexOf(window)]!;
-        if (rule.type !== 'any' && rule.type !== statistics.type) continue;
-        // A feature that goes 100 % missing has no values left: rates are judged on the model's events.
-        const [samples, referenceSamples] = RATE_STATISTICS.has(statistic) ? [statistics.events, statistics.referenceEvents] : [statistics.samples, statistics.referenceSamples];
-        const test = significanceTest(statistic, statistics.type);
-        readings.push({ window: window.name, value: statistics.values[statistic], samples, referenceSamples, pValue: test === undefined ? undefined : statistics.values[test] });
-      }
+      const readings = ruleWindows(rule, input.windows).flatMap((window) => seriesReading(rule, window.name, perWindow[input.windows.indexOf(window)]!) ?? []);
       if (readings.length > 0) apply(rule, name, readings);
     }
   }
