@@ -192,7 +192,6 @@ function columnReport(ref: ColumnSketch, cur: ColumnSketch, rules: readonly Reso
     if (!reading) continue;
     const { pValue } = reading;
     const statistic = rule.statistic;
-    const test = significanceTest(statistic, comparison.type);
     const { observation } = judge(rule, [reading]);
     if (observation.kind === 'insufficient') continue;
     decided = true;
@@ -200,7 +199,8 @@ function columnReport(ref: ColumnSketch, cur: ColumnSketch, rules: readonly Reso
     const { significance } = rule;
     const gated = significance !== undefined && pValue !== undefined;
     fired.push({ rule: rule.name, statistic, value: observation.value, threshold: rule.threshold, direction: rule.direction, severity: rule.severity, ...(gated ? { p_value: pValue, significance } : {}) });
-    const gate = gated ? ` with ${test} ${formatValue('p', pValue)} < ${significance}` : '';
+    const test = significanceTest(statistic, comparison.type) ?? 'p';
+    const gate = gated ? ` with ${test} ${formatValue(test, pValue)} < ${significance}` : '';
     reasons.push(`${rule.name}: ${statistic} ${formatValue(statistic, observation.value)} ${rule.direction} ${formatValue(statistic, rule.threshold)}${gate}`);
   }
   if (!decided) {
