@@ -20,6 +20,8 @@ import { DEFAULT_TRAFFIC, TrafficGenerator } from '../../src/produce/traffic.ts'
 import { createRandom } from '../../src/random.ts';
 import { CategoryCounts, Moments, TDigest } from '../../src/sketch/index.ts';
 import {
+  andersonDarling,
+  bandChange,
   categoricalDrift,
   chiSquare,
   jsDistance,
@@ -28,6 +30,7 @@ import {
   linf,
   numericDrift,
   psi,
+  shapeChange,
   wasserstein,
 } from '../../src/stats/index.ts';
 
@@ -140,6 +143,15 @@ tasks
   })
   .add('wasserstein / sigma', () => {
     wasserstein(ref, cur, refMoments);
+  })
+  .add('anderson-darling (statistic + p-value)', () => {
+    andersonDarling(ref, cur);
+  })
+  .add('shape change (medians aligned)', () => {
+    shapeChange(ref, cur);
+  })
+  .add('band change (quantile bands)', () => {
+    bandChange(ref, cur);
   })
   .add('numericDrift (all numeric statistics)', () => {
     numericDrift({ digest: ref, moments: refMoments }, { digest: cur, moments: curMoments });
