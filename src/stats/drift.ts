@@ -2,7 +2,7 @@ import { OTHER_CATEGORY, type CategoryCounts, type CdfKnots, type Moments, type 
 import { binShares, referenceEdges } from './bins.ts';
 import { chiSquareOfCounts } from './chi-square.ts';
 import { jsDistanceFromShares } from './js.ts';
-import { andersonDarlingPValue } from './anderson-darling.ts';
+import { andersonDarlingPValue, TIES_MATTER_ABOVE, tiedSpectrum } from './anderson-darling.ts';
 import { knotDistances, type KnotDistances } from './knot-walk.ts';
 import { kolmogorovPValue } from './ks.ts';
 import { outOfRangeRate } from './out-of-range.ts';
@@ -45,7 +45,10 @@ interface ReferenceProfile {
   median: number;
   spread: number;
   bands: Float64Array;
+  /** A²'s null spectrum when the reference has ties (null: continuous), computed the first time a p-value needs it. */
+  spectrum?: Float64Array | null;
 }
+
 
 /**
  * A reference is compared with every window of every tick until it changes (a baseline: for hours):
@@ -77,6 +80,11 @@ export interface NumericDriftParts {
 
 const ALL_PARTS: NumericDriftParts = { bins: true, shape: true, bands: true, outOfRange: true };
 
+function spectrumOf(profile: ReferenceProfile, knots: CdfKnots): Float64Array | undefined {
+  if (profile.spectrum === undefined) profile.spectrum = tiedSpectrum(knots) ?? null;
+  return profile.spectrum ?? undefined;
+}
+
 /**
  * Same numbers as psi, ks, jsDistance, wasserstein, andersonDarling, shapeChange, bandChange and
  * outOfRangeRate called one by one, with the shared work done once: one knot walk gives KS, W₁ and the
@@ -104,7 +112,7 @@ export function numericDrift(reference: NumericSketches, current: NumericSketche
     js: curShares ? jsDistanceFromShares(refShares, curShares) : Number.NaN,
     wasserstein: l1 / wassersteinScale(reference.moments),
     ad: a2,
-    ad_p: andersonDarlingPValue(a2),
+    ad_p: andersonDarlingPValue(a2, a2 > TIES_MATTER_ABOVE ? spectrumOf(profile, refKnots) : undefined),
     shape: parts.shape ? shapeChangeFrom(refKnots, profile.median, profile.spread, cur) : Number.NaN,
     band_change: parts.bands ? bandChangeFrom(profile.bands, cur) : Number.NaN,
     out_of_range: parts.outOfRange ? outOfRangeRate(ref, cur).value : Number.NaN,
