@@ -100,8 +100,8 @@ export const DRIFT_SIGNIFICANCE = 1e-8;
  * were independent (Bonferroni) its false alarms stay ≤ 1.4e-5 per series-hour, 7× under the budget of
  * 1 per 10,000 series-hours; measured far lower (BENCH.md).
  * - location and anything else KS sees: KS > 0.1 (a mean shift of ¼σ; 1σ reads 0.38), KS p < 1e-8;
- * - spread and shape: `shape` > 0.25 (the spread 25 % wider or narrower around the median, or as much
- *   shape change), Anderson–Darling p < 1e-8, unless the location rule is already firing (a shift in
+ * - spread and shape: `shape` > 0.25 (a scale change around the median beyond ×1.25 or ×0.75, or as
+ *   much change of shape), Anderson–Darling p < 1e-8, unless the location rule is already firing (a shift in
  *   progress makes a window bimodal for a tick);
  * - the prediction's quantile bands (p5–p50, p50–p95, p25–p75) 25 % wider or narrower, same gate;
  * - categorical: a share moving by 5 points (L∞ > 0.05), χ² p < 1e-8 (sparse categories pooled).
