@@ -51,21 +51,21 @@ interface ReferenceProfile {
 
 
 /**
- * A reference is compared with every window of every tick until it changes (a baseline: for hours):
- * its decile bins, median, spread and band quantiles are computed once. Keyed by its knots object,
- * which a digest replaces whenever it changes, so a stale entry is never read (and goes with the knots).
+ * A reference is compared with every window of every tick until it changes (a baseline: for a minute
+ * until it is read again; a rolling reference: until the next bucket is merged in): its decile bins,
+ * median, spread, band quantiles and tie spectrum are computed once. Keyed by the digest and its count:
+ * a digest only changes by taking values in, which raises the count (settling it between ticks, which
+ * drops its knots, changes neither).
  */
-const profiles = new WeakMap<CdfKnots, ReferenceProfile>();
+const profiles = new WeakMap<TDigest, { count: number; profile: ReferenceProfile }>();
 
 function profileOf(reference: TDigest): ReferenceProfile {
-  const knots = reference.cdfKnots();
-  let profile = profiles.get(knots);
-  if (!profile) {
-    const edges = referenceEdges(reference);
-    const median = reference.quantile(0.5);
-    profile = { edges, shares: binShares(reference, edges), median, spread: spreadOf(knots, median), bands: bandQuantiles(reference) };
-    profiles.set(knots, profile);
-  }
+  const cached = profiles.get(reference);
+  if (cached && cached.count === reference.count) return cached.profile;
+  const edges = referenceEdges(reference);
+  const median = reference.quantile(0.5);
+  const profile = { edges, shares: binShares(reference, edges), median, spread: spreadOf(reference.cdfKnots(), median), bands: bandQuantiles(reference) };
+  profiles.set(reference, { count: reference.count, profile });
   return profile;
 }
 
