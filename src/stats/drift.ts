@@ -76,6 +76,12 @@ export interface NumericDriftParts {
   readonly shape?: boolean;
   readonly bands?: boolean;
   readonly outOfRange?: boolean;
+  /**
+   * Compute A² (and shape, which only matters with it) only when the KS p-value is below this: a second
+   * walk for the few windows where KS sees something, instead of doubling the walk for all (NaN when
+   * screened out). Undefined: always.
+   */
+  readonly adScreen?: number;
 }
 
 const ALL_PARTS: NumericDriftParts = { bins: true, shape: true, bands: true, outOfRange: true };
@@ -100,20 +106,25 @@ export function numericDrift(reference: NumericSketches, current: NumericSketche
     return { psi: 0, ks: 0, ks_p: 1, js: 0, wasserstein: 0, ad: 0, ad_p: 1, shape: 0, band_change: 0, out_of_range: 0, count_ref: n, count_cur: m, insufficient: true };
   }
   const refKnots = ref.cdfKnots();
-  const { sup, l1, ad } = knotDistances(refKnots, cur.cdfKnots(), distances, n / (n + m));
-  const a2 = ((n * m) / (n + m)) * ad;
+  const curKnots = cur.cdfKnots();
+  const effectiveN = (n * m) / (n + m);
+  let { sup, l1, ad } = knotDistances(refKnots, curKnots, distances, parts.adScreen === undefined ? n / (n + m) : undefined);
+  const ksP = kolmogorovPValue(sup, effectiveN);
+  const screenedOut = parts.adScreen !== undefined && !(ksP < parts.adScreen);
+  if (parts.adScreen !== undefined && !screenedOut) ({ sup, l1, ad } = knotDistances(refKnots, curKnots, distances, n / (n + m)));
+  const a2 = screenedOut ? Number.NaN : effectiveN * ad;
   const profile = profileOf(ref);
   const refShares = profile.shares;
   const curShares = parts.bins ? binShares(cur, profile.edges) : undefined;
   return {
     psi: curShares ? psiFromShares(refShares, curShares) : Number.NaN,
     ks: sup,
-    ks_p: kolmogorovPValue(sup, (n * m) / (n + m)),
+    ks_p: ksP,
     js: curShares ? jsDistanceFromShares(refShares, curShares) : Number.NaN,
     wasserstein: l1 / wassersteinScale(reference.moments),
     ad: a2,
-    ad_p: andersonDarlingPValue(a2, a2 > TIES_MATTER_ABOVE ? spectrumOf(profile, refKnots) : undefined),
-    shape: parts.shape ? shapeChangeFrom(refKnots, profile.median, profile.spread, cur) : Number.NaN,
+    ad_p: screenedOut ? Number.NaN : andersonDarlingPValue(a2, a2 > TIES_MATTER_ABOVE ? spectrumOf(profile, refKnots) : undefined),
+    shape: parts.shape && !screenedOut ? shapeChangeFrom(refKnots, profile.median, profile.spread, cur) : Number.NaN,
     band_change: parts.bands ? bandChangeFrom(profile.bands, cur) : Number.NaN,
     out_of_range: parts.outOfRange ? outOfRangeRate(ref, cur).value : Number.NaN,
     count_ref: n,

@@ -53,6 +53,8 @@ export function knotDistances(a: CdfKnots, b: CdfKnots, out: KnotDistances, weig
   let ad = 0;
   let previousA = 0;
   let previousB = 0;
+  // The integrand at (previousA, previousB): 0 at the start, where both CDFs are 0.
+  let previousG = 0;
   while (i < na || j < nb) {
     let x: number;
     if (i >= na) x = bv[j] as number;
@@ -97,7 +99,23 @@ export function knotDistances(a: CdfKnots, b: CdfKnots, out: KnotDistances, weig
     if (absRight > sup) sup = absRight;
     if (!first) l1 += (x - previousX) * meanAbsLinear(previousD, dLeft);
     if (withAd) {
-      ad += adStretch(previousA, previousB, aLeft, bLeft, w) + adStep(aLeft, bLeft, aRight, bRight, w);
+      // Simpson on the stretch from the previous knot: its start value is the end value of the last
+      // one unless a point mass stepped in between (then recomputed).
+      const h0 = w * previousA + (1 - w) * previousB;
+      const h1 = w * aLeft + (1 - w) * bLeft;
+      const dh = h1 - h0;
+      if (dh > 0) {
+        const d0 = previousA - previousB;
+        const dm = (d0 + dLeft) / 2;
+        const hm = (h0 + h1) / 2;
+        const g1 = adIntegrand(dLeft, h1);
+        ad += (dh / 6) * (previousG + (4 * dm * dm) / (hm * (1 - hm)) + g1);
+        previousG = g1;
+      }
+      if (aRight !== aLeft || bRight !== bLeft) {
+        ad += adStep(aLeft, bLeft, aRight, bRight, w);
+        previousG = adIntegrand(dRight, w * aRight + (1 - w) * bRight);
+      }
       previousA = aRight;
       previousB = bRight;
     }
@@ -109,19 +127,6 @@ export function knotDistances(a: CdfKnots, b: CdfKnots, out: KnotDistances, weig
   out.l1 = l1;
   out.ad = ad;
   return out;
-}
-
-/** ∫ d²/(H(1 − H)) dH while (F_a, F_b) move linearly from (a0, b0) to (a1, b1): Simpson's rule on H. */
-function adStretch(a0: number, b0: number, a1: number, b1: number, w: number): number {
-  const h0 = w * a0 + (1 - w) * b0;
-  const h1 = w * a1 + (1 - w) * b1;
-  const dh = h1 - h0;
-  if (!(dh > 0)) return 0;
-  const d0 = a0 - b0;
-  const d1 = a1 - b1;
-  const dm = (d0 + d1) / 2;
-  const hm = (h0 + h1) / 2;
-  return (dh / 6) * (adIntegrand(d0, h0) + 4 * ((dm * dm) / (hm * (1 - hm))) + adIntegrand(d1, h1));
 }
 
 /** The midrank term of a point mass where (F_a, F_b) step from (a0, b0) to (a1, b1). */
