@@ -8,8 +8,9 @@
  * Each bucket holds what compaction leaves in a steady stream: merged summaries plus a tail of 7 small
  * appended deltas (compaction runs at 16 elements, so a list holds 1–16, ~8 on average): the previous
  * minute is one summary of 6,000 events + 7 deltas of 5 events; the current minute is written as 10-second
- * slices, each a summary of 930 events + 7 deltas of 10 events at its end, so its fine bucket holds three
- * slices' elements and each recent bucket one slice's. Contents come from 10 template models generated
+ * slices, each a summary of 930 events (compacted into the minute's fine list before the slice's tail
+ * arrives, as a steady stream's compaction leaves it) + 7 deltas of 10 events at its end, so the fine
+ * bucket holds 1 + 7 elements and each recent bucket its slice's 1 + 7. Contents come from 10 template models generated
  * with TrafficGenerator (distinct seeds), assigned round-robin. Baselines: 20,000 events per template,
  * saved per model with EvaluationStore.saveBaseline. Ticks: the first at `now` (cold), then two more 10 s
  * apart, each after the next 10-second slice was written (the earlier tick's reads wrote merged buckets
@@ -103,9 +104,15 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     const ids = Array.from({ length: input.models }, (_, i) => ({ predictor: 'bench', model: `m${String(i).padStart(4, '0')}`, template: templates[i % templates.length]! }));
     const writeStarted = performance.now();
     const delta = (id: (typeof ids)[number], bucketStart: number, summary: ModelSummary): BucketDelta => ({ predictor: id.predictor, model: id.model, role: 'primary', bucketStart, summary });
-    // Slice k of the current minute, element by element (head, then tail deltas) for every model of a chunk.
+    // Slice k of the current minute for every model of a chunk: its head (the part of the slice a running
+    // worker's compaction has already merged), then the minute's fine list compacted as that compaction
+    // would have left it (one element: the head stands for many small appends, not one big delta), then
+    // the slice's tail of small deltas — so a fine list holds 1 + 7 elements as in a steady stream, and
+    // the recent bucket of the slice its head + 7.
     const writeSlice = async (chunk: typeof ids, k: number) => {
-      for (let element = 0; element <= tail.deltas; element++) await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![element]!)));
+      await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![0]!)));
+      for (const id of chunk) await store.compact(store.keys.bucket('fine', modelKey(id.predictor, id.model), minute));
+      for (let element = 1; element <= tail.deltas; element++) await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![element]!)));
     };
     // Lists nothing reads (coarse; the previous minute's recent buckets), dropped to spare the shared Redis.
     const dropUnread = async (chunk: typeof ids) => {

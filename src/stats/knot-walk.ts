@@ -18,8 +18,9 @@ import type { CdfKnots } from '../sketch/index.ts';
  * With `weightA` = n/(n + m), the walk also integrates the two-sample Anderson–Darling functional
  *   ad = ∫ (F_a − F_b)² / (H (1 − H)) dH,   H = w·F_a + (1 − w)·F_b  (the pooled CDF)
  * (Pettitt 1976; A² = n·m/(n + m) · ad). Along each stretch between consecutive knot values F_a, F_b and
- * so H move linearly, and Simpson's rule on H integrates the smooth integrand (both ends of the walk
- * have F_a = F_b, so it vanishes where H(1 − H) does). A vertical step (a point mass: tied values)
+ * so H move linearly, and the trapezoid rule on H integrates the smooth integrand (both ends of the walk
+ * have F_a = F_b, so it vanishes where H(1 − H) does; against A² from the raw samples it is within 0.9 %,
+ * as Simpson's rule was, at one division per knot instead of three). A vertical step (a point mass: tied values)
  * adds Scholz & Stephens' (1987) midrank term for ties, Δh·d̄²/(h̄(1 − h̄) − Δh/4) with d̄, h̄ taken half-way
  * up the step: the version of A² whose null distribution does not depend on the ties.
  */
@@ -99,17 +100,14 @@ export function knotDistances(a: CdfKnots, b: CdfKnots, out: KnotDistances, weig
     if (absRight > sup) sup = absRight;
     if (!first) l1 += (x - previousX) * meanAbsLinear(previousD, dLeft);
     if (withAd) {
-      // Simpson on the stretch from the previous knot: its start value is the end value of the last
-      // one unless a point mass stepped in between (then recomputed).
+      // The trapezoid on the stretch from the previous knot: its start value is the end value of the
+      // last one unless a point mass stepped in between (then recomputed).
       const h0 = w * previousA + (1 - w) * previousB;
       const h1 = w * aLeft + (1 - w) * bLeft;
       const dh = h1 - h0;
       if (dh > 0) {
-        const d0 = previousA - previousB;
-        const dm = (d0 + dLeft) / 2;
-        const hm = (h0 + h1) / 2;
-        const g1 = adIntegrand(dLeft, h1);
-        ad += (dh / 6) * (previousG + (4 * dm * dm) / (hm * (1 - hm)) + g1);
+        const g1 = h1 >= 1 ? 0 : (dLeft * dLeft) / (h1 * (1 - h1));
+        ad += (dh / 2) * (previousG + g1);
         previousG = g1;
       }
       if (aRight !== aLeft || bRight !== bLeft) {
