@@ -3,7 +3,7 @@
  * windows of 10 s and 1 min, 10 s tick, a loaded baseline of 20,000 events per model as reference).
  *
  *   npm run bench:detection              every phase, in memory (bench/detection/simulation.ts) and
- *                                        through Redis and Kafka (~20 min on one core) → bench/results/detection.json
+ *                                        through Redis and Kafka (~30 min, one core) → bench/results/detection.json
  *   npm run bench:detection -- --quick   smaller sizes (~3 min)                     → bench/results/detection-quick.json
  *   options: --only=delays,stationary-100,stationary-10,long-run,e2e (the phases run replace theirs in
  *            the results file; the others are kept, each with its own date and commit)

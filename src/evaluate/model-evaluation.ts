@@ -116,10 +116,10 @@ const statisticsReadCache = new WeakMap<readonly ResolvedRule[], Map<string, Wan
  * doubled a tick's statistics). Remembered per rule list (RuleBook shares one between series with the
  * same rules) and window.
  */
-function statisticsRead(rules: readonly ResolvedRule[], windows: readonly { name: string }[], index: number): WantedStatistics {
+function statisticsRead(rules: readonly ResolvedRule[], windows: readonly { name: string }[], windowsKey: string, index: number): WantedStatistics {
   let byWindow = statisticsReadCache.get(rules);
   if (!byWindow) statisticsReadCache.set(rules, (byWindow = new Map()));
-  const key = `${index}\u0000${windows.map((window) => window.name).join('\u0000')}`;
+  const key = `${index}\u0000${windowsKey}`;
   let read = byWindow.get(key);
   if (!read) {
     const set = new Set<FeatureStatistic>();
@@ -149,6 +149,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
   const { predictor, model, reference, now } = input;
   const result: EvaluationResult = { model: [], prediction: [], features: new Map(), changes: [], active: new Map() };
   const defaultWindow = input.windows[0]!;
+  const windowsKey = input.windows.map((window) => window.name).join('\u0000');
 
   // Rules already judged on the series being evaluated, for `unless`: a rule stays quiet while the rule it
   // names is pending or firing on the same series (a shift of location fires the location rule, not
@@ -215,7 +216,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
         reference ? pick(reference) : undefined,
         target === 'prediction' ? window.summary.count - window.summary.errors : window.summary.count,
         reference ? (target === 'prediction' ? reference.count - reference.errors : reference.count) : 0,
-        index === 0 ? undefined : statisticsRead(rules, input.windows, index),
+        index === 0 ? undefined : statisticsRead(rules, input.windows, windowsKey, index),
       ),
     }));
     if (target === 'prediction') result.prediction = perWindow;
