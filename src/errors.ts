@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'DW_ERR_OVERSIZED', // a message over the configured size limit
   'DW_ERR_VALUE', // NaN / Infinity or another value a sketch cannot take
   'DW_ERR_STACK', // the local stack could not be installed or started
+  'DW_ERR_SETUP', // `npm run demo` / `npm test` could not install what they need (scripts/bootstrap.mjs)
   'DW_ERR_STATE', // Redis state could not be read or written
   'DW_ERR_KAFKA', // Kafka could not be reached or answered with an error
   'DW_ERR_REGISTRY', // the schema registry could not be reached or answered with an error

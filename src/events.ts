@@ -18,6 +18,8 @@ export interface PredictionEvent {
   default_values_used: string[];
   latency_ms: number | null;
   error: string | null;
+  /** The request a primary and its shadows answered alike (schema version 2): pairs them. Absent or null: unpaired. */
+  request_id?: string | null;
 }
 
 export interface LabelEvent {

@@ -1,25 +1,29 @@
 /**
- * Shared pieces of the end-to-end benchmark (bench/e2e): the local stack's addresses, resource names,
- * cleanup, the simulated write path (Aggregator → RedisStateStore.applyBatch → compaction, as
- * PredictionBatchProcessor does it, with event time taken from a simulated clock), generated baselines,
- * RSS sampling and in-process CPU profiles.
+ * Shared pieces of the end-to-end benchmark (bench/e2e): resource names, cleanup, the simulated write
+ * path (Aggregator → the state's prediction write → compaction, as the prediction source does it, with
+ * event time taken from a simulated clock), Redis CPU figures, RSS sampling and in-process CPU profiles.
+ * The stack's addresses, the state modes and generated baselines come from the shared kit (test/kit).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Session } from 'node:inspector/promises';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { Admission, Aggregator, type BucketDelta } from '../../src/aggregate/index.ts';
+import { Cluster, Redis } from 'ioredis';
+import type { Admin, Kafka } from 'kafkajs';
+import { Admission, Aggregator, modelKey, type BucketDelta } from '../../src/aggregate/index.ts';
 import { aggregationBucket, parseTopology, type Topology } from '../../src/config/topology.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
-import { EvaluationStore } from '../../src/state/evaluation-store.ts';
-import { modelKey, type RedisStateStore } from '../../src/state/index.ts';
+import type { SummaryState } from '../../src/runtime/state.ts';
+import { kafkaClient } from '../../src/sources/kafka/client.ts';
+import type { ModelWrite } from '../../src/state/index.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+import { ENDPOINTS, rawRedis, stateAddress, type StateMode } from '../../test/kit/index.ts';
 import { summarizeProfile, type ProfileSummary } from './profile.ts';
 
-export const BROKERS = (process.env['DRIFTWATCH_BENCH_BROKERS'] ?? '127.0.0.1:9092').split(',');
-export const REDIS_URL = process.env['DRIFTWATCH_BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-export const REGISTRY_URL = process.env['DRIFTWATCH_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+export { loadGeneratedBaselines as loadBaselines } from '../../test/kit/index.ts';
+export const BROKERS = ENDPOINTS.brokers;
+export const REDIS_URL = ENDPOINTS.redisUrl;
+export const REGISTRY_URL = ENDPOINTS.registryUrl;
 
 /** Names of one phase's resources: all start with the run id so that a final sweep finds leftovers. */
 export interface PhaseNames {
@@ -31,15 +35,16 @@ export interface PhaseNames {
 
 export const namesFor = (runId: string, phase: string): PhaseNames => ({ prefix: `bench:${runId}:${phase}`, stem: `bench-${runId}-${phase}` });
 
+/** A Kafka client as workers make it (kafkaClient: the topology's TLS/SASL too), silent. */
 export function benchKafka(clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  return kafkaClient(parseTopology({ sources: { brokers: BROKERS, registry_url: REGISTRY_URL } }, 'bench').sources, createLogger('bench-kafka', 'silent'), clientId);
 }
 
 /**
  * A topology for a benchmark phase: the default topology (windows, rules, retention, labels) with only
  * the addresses, names and the given overrides changed.
  */
-export function benchTopology(names: PhaseNames, overrides: Record<string, unknown> = {}, sources: Record<string, unknown> = {}): Topology {
+export function benchTopology(names: PhaseNames, overrides: Record<string, unknown> = {}, sources: Record<string, unknown> = {}, mode: StateMode = 'single'): Topology {
   return parseTopology(
     {
       sources: {
@@ -51,7 +56,7 @@ export function benchTopology(names: PhaseNames, overrides: Record<string, unkno
         labels: { topics: [`${names.stem}-labels`] },
         ...sources,
       },
-      state: { redis_url: REDIS_URL, key_prefix: names.prefix },
+      state: { ...stateAddress(mode), key_prefix: names.prefix },
       sinks: { alerts_topic: `${names.stem}-alerts`, dlq_topic: `${names.stem}-dlq`, metrics: { port: 0, host: '127.0.0.1' } },
       ...overrides,
     },
@@ -63,32 +68,35 @@ export async function createTopics(admin: Admin, topics: { topic: string; numPar
   await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
 }
 
-/** Deletes every key under a prefix (SCAN + UNLINK); returns how many. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
+/** Deletes every key of a phase (both tag forms of its prefix, on every master); returns how many. */
+export async function deleteKeys(client: Redis | Cluster, match: string): Promise<number> {
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 10_000);
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  for (const node of client instanceof Cluster ? client.nodes('master') : [client]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 10_000);
+      // One key per UNLINK: keys of different slots in one command are refused on a cluster node.
+      if (keys.length > 0) deleted += (await Promise.all(keys.map((key) => node.unlink(key)))).reduce((a, b) => a + b, 0);
+      cursor = next;
+    } while (cursor !== '0');
+  }
   return deleted;
 }
 
-/** Everything a run left behind, found by its run id: Redis keys, topics, consumer groups, registry subjects. */
+/** Everything a run left behind, found by its run id: Redis keys (single and cluster), topics, consumer groups, registry subjects. */
 export async function sweepRun(runId: string): Promise<{ keys: number; topics: number; groups: number; subjects: number }> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   let keys = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `{bench:${runId}:*`, 'COUNT', 10_000);
-      if (found.length > 0) keys += await redis.unlink(...found);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
+  for (const mode of ['single', 'cluster'] as const) {
+    const client = rawRedis(mode);
+    try {
+      // Tags of a phase start "{bench:<run>:<phase>" (then "}" or "|").
+      keys += await deleteKeys(client, `{bench:${runId}:*`);
+    } catch {
+      // That deployment is not running: nothing of this run is there.
+    } finally {
+      client.disconnect();
+    }
   }
   const admin = benchKafka(`bench-${runId}-sweep`).admin();
   let topics = 0;
@@ -181,45 +189,43 @@ export class Profiler {
 export interface RedisCommandStats {
   calls: number;
   usec: number;
+  /** Redis' own CPU time (INFO cpu: used_cpu_user + used_cpu_sys), seconds. */
+  cpuSeconds: number;
 }
 
-/** INFO commandstats for the Lua entry points (EVALSHA + EVAL): Redis CPU time spent in scripts. */
-export async function scriptStats(redis: Redis): Promise<RedisCommandStats> {
-  const info = await redis.info('commandstats');
-  let calls = 0;
-  let usec = 0;
-  for (const name of ['evalsha', 'eval']) {
-    const match = new RegExp(`cmdstat_${name}:calls=(\\d+),usec=(\\d+)`).exec(info);
-    if (match) {
-      calls += Number(match[1]);
-      usec += Number(match[2]);
+/**
+ * INFO commandstats for the Lua entry points (EVALSHA + EVAL: Redis time spent in scripts) and INFO cpu
+ * (all of Redis' CPU), added up over every master of a cluster.
+ */
+export async function scriptStats(client: Redis | Cluster): Promise<RedisCommandStats> {
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  const stats: RedisCommandStats = { calls: 0, usec: 0, cpuSeconds: 0 };
+  for (const node of client instanceof Cluster ? client.nodes('master') : [client]) {
+    const info = await node.info('commandstats');
+    for (const name of ['evalsha', 'eval']) {
+      const match = new RegExp(`cmdstat_${name}:calls=(\\d+),usec=(\\d+)`).exec(info);
+      if (match) {
+        stats.calls += Number(match[1]);
+        stats.usec += Number(match[2]);
+      }
     }
+    const cpu = await node.info('cpu');
+    stats.cpuSeconds += Number(/used_cpu_user:([\d.]+)/.exec(cpu)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(cpu)?.[1] ?? 0);
   }
-  return { calls, usec };
+  return stats;
 }
 
-export async function redisMemory(redis: Redis): Promise<{ used: number; max: number }> {
+export async function redisMemory(redis: Redis | Cluster): Promise<{ used: number; max: number }> {
   const info = await redis.info('memory');
   const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1] ?? 0);
   return { used: field('used_memory'), max: field('maxmemory') };
 }
 
 /** Refuses to start a phase that would push the shared Redis near its maxmemory (noeviction: writes would fail). */
-export async function requireRedisRoom(redis: Redis, needBytes: number, what: string): Promise<void> {
+export async function requireRedisRoom(redis: Redis | Cluster, needBytes: number, what: string): Promise<void> {
   const { used, max } = await redisMemory(redis);
   if (max > 0 && used + needBytes > 0.85 * max) {
     throw new Error(`${what} needs about ${mib(needBytes)} MiB of Redis; ${mib(used)} of ${mib(max)} MiB are in use (maxmemory): not starting`);
-  }
-}
-
-/** Loads a training baseline per model of a traffic spec from its stationary distribution (as `driftwatch baseline load` does). */
-export async function loadBaselines(store: RedisStateStore, spec: TrafficSpec, eventsPerModel: number): Promise<void> {
-  const generator = new TrafficGenerator({ ...spec, drift: [], seed: spec.seed + 1000 });
-  const aggregator = new Aggregator({ bucketMs: Number.MAX_SAFE_INTEGER, maxModels: 100_000, maxFeaturesPerModel: 1000, maxCategories: 100 });
-  for (let i = 0; i < eventsPerModel * spec.models; i++) aggregator.record(generator.next(0, 0));
-  const evaluations = new EvaluationStore(store.redis, store.keys);
-  for (const delta of aggregator.drain().deltas) {
-    await evaluations.saveBaseline(modelKey(delta.predictor, delta.model), delta.summary, { predictor: delta.predictor, model: delta.model });
   }
 }
 
@@ -227,41 +233,55 @@ export interface SimulatedWriteStats {
   batches: number;
   events: number;
   appends: number;
-  compactions: number;
   writeMs: number;
   compactMs: number;
   aggregateMs: number;
 }
 
+/** Bucket deltas (an Aggregator's drain) as one write's per-model parts, as the prediction plan makes them. */
+export function modelWrites(deltas: readonly BucketDelta[], firstOffset: number): ModelWrite[] {
+  const models = new Map<string, ModelWrite & { features: Map<string, number>; buckets: { start: number; bytes: Buffer }[] }>();
+  for (const delta of deltas) {
+    const key = modelKey(delta.predictor, delta.model);
+    let model = models.get(key);
+    if (!model) models.set(key, (model = { key, predictor: delta.predictor, model: delta.model, role: delta.role, firstOffset, count: 0, errors: 0, features: new Map(), buckets: [] }));
+    model.count += delta.summary.count;
+    model.errors += delta.summary.errors;
+    for (const [feature, values] of delta.summary.features) model.features.set(feature, (model.features.get(feature) ?? 0) + values.logged);
+    model.buckets.push({ start: delta.bucketStart, bytes: delta.summary.encode() });
+  }
+  return [...models.values()];
+}
+
 /**
- * The state write of one batch as PredictionBatchProcessor does it: one RedisStateStore.applyBatch
- * (watermark compare-and-set, both resolutions, TTLs), then every list that reached the compaction
- * length is compacted (RedisStateStore.compact; the worker does not wait for it, this does, so that
- * runs are deterministic).
+ * The state write of one batch as the prediction source does it (one offset per batch of a simulated
+ * partition), then waits for the compactions it asked for (the worker does not wait for them; this
+ * does, so that runs are deterministic).
  */
 export class BatchApplier {
   private watermark = -1;
-  readonly stats: SimulatedWriteStats = { batches: 0, events: 0, appends: 0, compactions: 0, writeMs: 0, compactMs: 0, aggregateMs: 0 };
+  readonly stats: SimulatedWriteStats = { batches: 0, events: 0, appends: 0, writeMs: 0, compactMs: 0, aggregateMs: 0 };
 
-  constructor(private readonly store: RedisStateStore) {}
+  constructor(private readonly state: SummaryState) {}
 
   async apply(deltas: readonly BucketDelta[]): Promise<void> {
     if (deltas.length === 0) return;
     const t1 = performance.now();
-    const expected = this.watermark < 0 ? '' : String(this.watermark);
-    const result = await this.store.applyBatch({
+    const offset = this.watermark + 1;
+    const result = await this.state.batches.applyPredictions({
       topic: 'bench-simulated',
       partition: 0,
-      expectedWatermark: expected,
-      newWatermark: String(this.watermark + 1),
-      deltas,
+      first: offset,
+      last: offset,
+      models: modelWrites(deltas, offset),
+      joins: [],
       deadLetters: new Map(),
       overflowModelEvents: 0,
     });
-    if (!result.applied) throw new Error(`simulated write refused: watermark is ${result.watermark}, expected ${expected}`);
-    this.watermark++;
+    if (result.kind !== 'applied') throw new Error(`simulated write refused: ${JSON.stringify(result)}`);
+    this.watermark = offset;
     const t2 = performance.now();
-    for (const key of result.longLists) if (await this.store.compact(key)) this.stats.compactions++;
+    await this.state.admin.settleCompactions();
     this.stats.batches++;
     this.stats.appends += deltas.length * 2;
     this.stats.writeMs += t2 - t1;
@@ -281,7 +301,7 @@ export class SimulatedWriter {
   private readonly applier: BatchApplier;
 
   constructor(
-    store: RedisStateStore,
+    state: SummaryState,
     private readonly topology: Topology,
     private readonly spec: TrafficSpec,
     private readonly ratePerModel: number,
@@ -290,7 +310,7 @@ export class SimulatedWriter {
   ) {
     this.generator = new TrafficGenerator(spec);
     this.admission = new Admission(topology.state.caps.models, topology.state.caps.features_per_model);
-    this.applier = new BatchApplier(store);
+    this.applier = new BatchApplier(state);
   }
 
   get stats(): SimulatedWriteStats {

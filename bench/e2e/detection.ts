@@ -18,19 +18,17 @@
  * `driftwatch produce`'s producer at 100 events/s with `n3:mean+1sd@120s`: the wall time from the shift's
  * start to the firing event's arrival on the alerts topic.
  */
-import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
 import type { SeriesStatistics } from '../../src/evaluate/model-evaluation.ts';
 import { startWorker } from '../../src/pipeline.ts';
 import { parseDriftStep } from '../../src/produce/drift-spec.ts';
 import { produceTraffic } from '../../src/produce/producer.ts';
 import { DEFAULT_TRAFFIC, type TrafficSpec } from '../../src/produce/traffic.ts';
-import { modelKey, RedisStateStore } from '../../src/state/index.ts';
-import { storeOptions } from '../../src/pipeline.ts';
+import { modelKey } from '../../src/aggregate/index.ts';
+import { openTopologyState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
-import { benchKafka, benchTopology, BROKERS, createTopics, deletePrefix, loadBaselines, quantile, REDIS_URL, REGISTRY_URL, round, RssSampler, SimulatedWriter, type PhaseNames } from './common.ts';
-import { alertProducer, evaluationRig, readAlerts, waitFor, type ReceivedAlert } from './rig.ts';
+import { benchKafka, benchTopology, BROKERS, createTopics, loadBaselines, quantile, REGISTRY_URL, round, RssSampler, SimulatedWriter, type PhaseNames } from './common.ts';
+import { evaluationRig, readAlerts, waitFor, type ReceivedAlert } from './rig.ts';
 
 const HOUR = 3_600_000;
 const TICK = 10_000;
@@ -49,18 +47,18 @@ interface Trial {
   other_alerts: string[];
 }
 
-async function detectionTrial(names: PhaseNames, producer: Producer, alerts: ReceivedAlert[], sigmas: number, offsetS: number, seed: number): Promise<Trial> {
+async function detectionTrial(names: PhaseNames, alerts: ReceivedAlert[], sigmas: number, offsetS: number, seed: number): Promise<Trial> {
   const label = `s${String(sigmas).replace('.', '_')}-o${offsetS}`;
   const trialNames = { prefix: `${names.prefix}:${label}`, stem: names.stem };
   const topology = benchTopology(trialNames);
   const predictor = `det-${label}`;
   const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed, models: 1, predictor };
-  const rig = evaluationRig(topology, producer, `${names.stem}-${label}`);
+  const rig = await evaluationRig(topology, `${names.stem}-${label}`);
   try {
-    await loadBaselines(rig.store, spec, 20_000);
+    await loadBaselines(rig.state, spec, 20_000);
     const t0 = simulatedEpoch();
     const shiftAt = t0 + 120_000 + offsetS * 1000;
-    const writer = new SimulatedWriter(rig.store, topology, { ...spec, drift: [{ kind: 'mean-shift', feature: 'n3', sigmas, fromMs: shiftAt - t0 }] }, 100, t0);
+    const writer = new SimulatedWriter(rig.state, topology, { ...spec, drift: [{ kind: 'mean-shift', feature: 'n3', sigmas, fromMs: shiftAt - t0 }] }, 100, t0);
     await writer.write(t0 - 60_000, t0, 1000);
     const key = modelKey(predictor, `${predictor}-v1`);
     let firing: ReceivedAlert | undefined;
@@ -86,7 +84,7 @@ async function detectionTrial(names: PhaseNames, producer: Producer, alerts: Rec
       other_alerts: mine.filter((a) => a !== firing).map((a) => `${a.event.state}:${a.event.rule}:${a.event.feature ?? ''}`),
     };
   } finally {
-    await deletePrefix(rig.store.redis, trialNames.prefix);
+    await rig.state.admin.purge();
     await rig.close();
   }
 }
@@ -96,13 +94,12 @@ export async function measureDetection(input: { names: PhaseNames; sigmas: numbe
   const admin = benchKafka(`${input.names.stem}-admin`).admin();
   await admin.connect();
   await createTopics(admin, [{ topic: topology.sinks.alerts_topic, numPartitions: 1 }]);
-  const producer = await alertProducer(`${input.names.stem}-producer`);
   const reader = await readAlerts(topology.sinks.alerts_topic, `${input.names.stem}-reader`);
   const started = performance.now();
   try {
     const trials: Trial[] = [];
     let seed = 70;
-    for (const sigmas of input.sigmas) for (const offset of input.offsets) trials.push(await detectionTrial(input.names, producer, reader.alerts, sigmas, offset, seed++));
+    for (const sigmas of input.sigmas) for (const offset of input.offsets) trials.push(await detectionTrial(input.names, reader.alerts, sigmas, offset, seed++));
     const bySigma = input.sigmas.map((sigmas) => {
       const mine = trials.filter((t) => t.sigmas === sigmas);
       const delays = mine.flatMap((t) => (t.delay_s === undefined ? [] : [t.delay_s])).sort((a, b) => a - b);
@@ -119,7 +116,6 @@ export async function measureDetection(input: { names: PhaseNames; sigmas: numbe
     return { rate_per_model: 100, tick_s: TICK / 1000, batch_s: 1, stationary_before_shift_s: 180, by_sigma: bySigma, trials, seconds: round((performance.now() - started) / 1000, 1) };
   } finally {
     await reader.stop();
-    await producer.disconnect();
     await admin.deleteTopics({ topics: [topology.sinks.alerts_topic] }).catch(() => undefined);
     await admin.disconnect();
   }
@@ -135,17 +131,16 @@ export async function measureFalseAlerts(input: { names: PhaseNames; models: num
   const admin = benchKafka(`${input.names.stem}-admin`).admin();
   await admin.connect();
   await createTopics(admin, [{ topic: topology.sinks.alerts_topic, numPartitions: 1 }]);
-  const producer = await alertProducer(`${input.names.stem}-producer`);
   const reader = await readAlerts(topology.sinks.alerts_topic, `${input.names.stem}-reader`);
-  const rig = evaluationRig(topology, producer, `${input.names.stem}-worker`);
+  const rig = await evaluationRig(topology, `${input.names.stem}-worker`);
   const rss = new RssSampler();
   const started = performance.now();
   try {
     const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 900, models: input.models, predictor: 'stationary' };
-    await loadBaselines(rig.store, spec, 20_000);
+    await loadBaselines(rig.state, spec, 20_000);
     const baselineSeconds = (performance.now() - started) / 1000;
     const t0 = simulatedEpoch();
-    const writer = new SimulatedWriter(rig.store, topology, spec, input.ratePerModel, t0);
+    const writer = new SimulatedWriter(rig.state, topology, spec, input.ratePerModel, t0);
     await writer.write(t0 - 120_000, t0, TICK);
     // The largest value of each statistic seen on any series in any tick (smallest for p-values), and how
     // many series evaluations had enough samples on both sides for the drift rules to be allowed to fire.
@@ -216,9 +211,8 @@ export async function measureFalseAlerts(input: { names: PhaseNames; models: num
     };
   } finally {
     await reader.stop();
-    await deletePrefix(rig.store.redis, topology.state.key_prefix);
+    await rig.state.admin.purge();
     await rig.close();
-    await producer.disconnect();
     await admin.deleteTopics({ topics: [topology.sinks.alerts_topic] }).catch(() => undefined);
     await admin.disconnect();
   }
@@ -243,15 +237,14 @@ export async function measureRealTimeDetection(input: { names: PhaseNames; shift
     { topic, numPartitions: 6 },
     ...topics.slice(1).map((t) => ({ topic: t, numPartitions: 1 })),
   ]);
-  const redis = new Redis(REDIS_URL);
-  const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
+  const state = openTopologyState(topology);
   const reader = await readAlerts(topology.sinks.alerts_topic, `${input.names.stem}-reader`);
   const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 77, models: 1, predictor: 'realtime' };
   const stop = new AbortController();
   let producing: Promise<unknown> | undefined;
   const registry = createRegistry(false);
   const worker = await (async () => {
-    await loadBaselines(store, spec, 20_000);
+    await loadBaselines(state, spec, 20_000);
     return startWorker({ topology, logger: createLogger('bench-worker', 'warn'), registry, workerId: `${input.names.stem}-w` });
   })();
   const rss = new RssSampler();
@@ -298,9 +291,8 @@ export async function measureRealTimeDetection(input: { names: PhaseNames; shift
     await producing?.catch(() => undefined);
     await worker.stop();
     await reader.stop();
-    await store.close();
-    await deletePrefix(redis, topology.state.key_prefix);
-    redis.disconnect();
+    await state.admin.purge();
+    await state.close();
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.deleteGroups([topology.sources.group_id]).catch(() => undefined);
     await admin.disconnect();

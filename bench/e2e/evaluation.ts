@@ -2,27 +2,26 @@
  * Evaluation: one worker's EvaluationLoop.tick(now) over N models × 50 features (40 numeric, 10
  * categorical) with a loaded baseline each (the default reference kind) and realistic current windows.
  *
- * State, written with RedisStateStore.applyBatch: `now` is 30 s into a minute, so the default windows
- * read two fine buckets for the last minute — the previous minute (6,000 events at 100 events/s) and the
- * current one (3,000 events so far) — and the recent 10-second buckets for the last 10 s (1,000 events).
- * Each bucket holds what compaction leaves in a steady stream: merged summaries plus a tail of 7 small
- * appended deltas (compaction runs at 16 elements, so a list holds 1–16, ~8 on average): the previous
- * minute is one summary of 6,000 events + 7 deltas of 5 events; the current minute is written as 10-second
- * slices, each a summary of 930 events (compacted into the minute's fine list before the slice's tail
- * arrives, as a steady stream's compaction leaves it) + 7 deltas of 10 events at its end, so the fine
- * bucket holds 1 + 7 elements and each recent bucket its slice's 1 + 7. Contents come from 10 template models generated
- * with TrafficGenerator (distinct seeds), assigned round-robin. Baselines: 20,000 events per template,
- * saved per model with EvaluationStore.saveBaseline. Ticks: the first at `now` (cold), then two more 10 s
- * apart, each after the next 10-second slice was written (the earlier tick's reads wrote merged buckets
- * back, as RedisStateStore.buckets does; the new appends make the buckets lists again, as traffic
- * would). applyBatch also appends to the coarse bucket; a tick with baseline references never reads it,
- * and it is deleted per chunk of models so that the shared Redis stays well under its maxmemory.
+ * State, written with the state's prediction write (BatchStore.applyPredictions): `now` is 30 s into a
+ * minute, so the default windows read two fine buckets for the last minute — the previous minute (6,000
+ * events at 100 events/s) and the current one (3,000 events so far) — and the recent 10-second buckets
+ * for the last 10 s (1,000 events). Each bucket holds what compaction leaves in a steady stream: merged
+ * summaries plus a tail of 7 small appended deltas (compaction runs at 16 elements, so a list holds 1–16,
+ * ~8 on average): the previous minute is one summary of 6,000 events + 7 deltas of 5 events; the current
+ * minute is written as 10-second slices, each a summary of 930 events (compacted into the minute's fine
+ * list before the slice's tail arrives, as a steady stream's compaction leaves it) + 7 deltas of 10
+ * events at its end, so the fine bucket holds 1 + 7 elements and each recent bucket its slice's 1 + 7.
+ * Contents come from 10 template models generated with TrafficGenerator (distinct seeds), assigned
+ * round-robin. Baselines: 20,000 events per template, saved per model in the state's baseline store.
+ * Ticks: the first at `now` (cold), then two more 10 s apart, each after the next 10-second slice was
+ * written (the earlier tick's reads wrote merged fine buckets back, as WindowStore.summaries does; the
+ * new appends make the buckets lists again, as traffic would). The write also appends to the coarse
+ * bucket; a tick with baseline references never reads it, and it is deleted per chunk of models so that
+ * the shared Redis stays well under its maxmemory.
  */
-import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
-import { Aggregator, type BucketDelta, type ModelSummary } from '../../src/aggregate/index.ts';
+import { Aggregator, modelKey, type BucketDelta, type ModelSummary } from '../../src/aggregate/index.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
-import { modelKey } from '../../src/state/index.ts';
+import { rawRedis, type StateMode } from '../../test/kit/index.ts';
 import {
   BatchApplier,
   benchKafka,
@@ -34,15 +33,13 @@ import {
   benchTopology,
   chunks,
   createTopics,
-  deletePrefix,
   Profiler,
-  REDIS_URL,
   requireRedisRoom,
   round,
   RssSampler,
   type PhaseNames,
 } from './common.ts';
-import { alertProducer, evaluationRig, readTiming } from './rig.ts';
+import { evaluationRig, readTiming } from './rig.ts';
 
 const MINUTE = 60_000;
 
@@ -79,16 +76,16 @@ function template(spec: TrafficSpec, minute: number, tail: { deltas: number; eve
   };
 }
 
-export async function measureEvaluation(input: { names: PhaseNames; models: number; numeric: number; categorical: number; templates: number }) {
-  const topology = benchTopology(input.names);
-  const redis = new Redis(REDIS_URL);
+export async function measureEvaluation(input: { names: PhaseNames; models: number; numeric: number; categorical: number; templates: number; stateMode?: StateMode }) {
+  const mode = input.stateMode ?? 'single';
+  const topology = benchTopology(input.names, {}, {}, mode);
+  const redis = rawRedis(mode);
   const admin = benchKafka(`${input.names.stem}-admin`).admin();
   await admin.connect();
   await createTopics(admin, [{ topic: topology.sinks.alerts_topic, numPartitions: 1 }]);
-  let producer: Producer | undefined;
-  let rig: ReturnType<typeof evaluationRig> | undefined;
+  let rig: Awaited<ReturnType<typeof evaluationRig>> | undefined;
   try {
-    await requireRedisRoom(redis, input.models * 300 * 1024, `evaluating ${input.models} models`);
+    if (mode === 'single') await requireRedisRoom(redis, input.models * 300 * 1024, `evaluating ${input.models} models`);
     const minute = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
     const now = minute + 30_000;
     const tail = { deltas: 7, events: 5 };
@@ -97,13 +94,13 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     const templates = Array.from({ length: input.templates }, (_, k) => template({ ...spec, seed: 500 + k }, minute, tail));
     const generateSeconds = (performance.now() - setupStarted) / 1000;
 
-    producer = await alertProducer(`${input.names.stem}-producer`);
-    rig = evaluationRig(topology, producer, `${input.names.stem}-worker`);
-    const { store, evaluations, loop, latest } = rig;
-    const applier = new BatchApplier(store);
+    rig = await evaluationRig(topology, `${input.names.stem}-worker`);
+    const { state, loop, latest } = rig;
+    const applier = new BatchApplier(state);
     const ids = Array.from({ length: input.models }, (_, i) => ({ predictor: 'bench', model: `m${String(i).padStart(4, '0')}`, template: templates[i % templates.length]! }));
     const writeStarted = performance.now();
     const delta = (id: (typeof ids)[number], bucketStart: number, summary: ModelSummary): BucketDelta => ({ predictor: id.predictor, model: id.model, role: 'primary', bucketStart, summary });
+    const keysOf = (id: (typeof ids)[number]) => state.keys.model(modelKey(id.predictor, id.model));
     // Slice k of the current minute for every model of a chunk: its head (the part of the slice a running
     // worker's compaction has already merged), then the minute's fine list compacted as that compaction
     // would have left it (one element: the head stands for many small appends, not one big delta), then
@@ -111,28 +108,24 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     // the recent bucket of the slice its head + 7.
     const writeSlice = async (chunk: typeof ids, k: number) => {
       await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![0]!)));
-      for (const id of chunk) await store.compact(store.keys.bucket('fine', modelKey(id.predictor, id.model), minute));
+      for (const id of chunk) await state.admin.compact(keysOf(id).bucket('fine', minute));
       for (let element = 1; element <= tail.deltas; element++) await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![element]!)));
     };
-    // Lists nothing reads (coarse; the previous minute's recent buckets), dropped to spare the shared Redis.
+    // Lists nothing reads (coarse; the previous minute's recent buckets), dropped to spare the shared Redis
+    // (one key per UNLINK: keys of different models may be on different cluster nodes).
+    const coarse = [...new Set([minute - MINUTE, minute].map((t) => state.batches.bucketStart('coarse', t)))];
     const dropUnread = async (chunk: typeof ids) => {
-      const keys = chunk.flatMap((id) => {
-        const model = modelKey(id.predictor, id.model);
-        return [
-          ...new Set([minute - MINUTE, minute].map((t) => store.keys.bucket('coarse', model, store.bucketStart('coarse', t)))),
-          store.keys.bucket('recent', model, minute - MINUTE),
-        ];
-      });
-      await redis.unlink(...keys);
+      const keys = chunk.flatMap((id) => [...coarse.map((start) => keysOf(id).bucket('coarse', start)), keysOf(id).bucket('recent', minute - MINUTE)]);
+      await Promise.all(keys.map((key) => redis.unlink(key)));
     };
     for (const chunk of chunks(ids, 100)) {
       for (let element = 0; element <= tail.deltas; element++) await applier.apply(chunk.map((id) => delta(id, minute - MINUTE, id.template.previous[element]!)));
       for (let k = 0; k < 3; k++) await writeSlice(chunk, k);
       await dropUnread(chunk);
-      for (const id of chunk) await evaluations.saveBaseline(modelKey(id.predictor, id.model), id.template.baseline, { predictor: id.predictor, model: id.model });
+      for (const id of chunk) await state.baselines.save(modelKey(id.predictor, id.model), id.template.baseline.encode(), { predictor: id.predictor, model: id.model });
     }
     const writeSeconds = (performance.now() - writeStarted) / 1000;
-    const sampleKey = store.keys.bucket('fine', modelKey(ids[0]!.predictor, ids[0]!.model), minute - MINUTE);
+    const sampleKey = state.keys.model(modelKey(ids[0]!.predictor, ids[0]!.model)).bucket('fine', minute - MINUTE);
     const bucketBytes = Number((await redis.memory('USAGE', sampleKey, 'SAMPLES', 0)) ?? 0);
 
     const rss = new RssSampler(50);
@@ -195,6 +188,7 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     const memory = rss.stop();
     const features = input.numeric + input.categorical;
     return {
+      state_mode: mode,
       models: input.models,
       features_per_model: features,
       series: input.models * (features + 1),
@@ -211,9 +205,8 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
       profile,
     };
   } finally {
+    await rig?.state.admin.purge();
     await rig?.close();
-    await producer?.disconnect();
-    await deletePrefix(redis, topology.state.key_prefix);
     redis.disconnect();
     await admin.deleteTopics({ topics: [topology.sinks.alerts_topic] }).catch(() => undefined);
     await admin.disconnect();

@@ -7,29 +7,29 @@
  * Redis (the partitions' offset watermarks cover the topic) and until the group's committed offsets
  * reach the end.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Admission, Aggregator } from '../../src/aggregate/index.ts';
-import { decodeValue, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
+import { decodeValue, DEFAULT_LIMITS, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
+import { registerSchema } from '../../src/sinks/register-schema.ts';
 import { startWorker } from '../../src/pipeline.ts';
 import { aggregationBucket } from '../../src/config/topology.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
-import { encodeAvro, predictionType } from '../../src/produce/encode.ts';
+import { encodeAvro, predictionType, PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
+import { registryConnection } from '../../src/sources/registry-client.ts';
 import { SchemaRegistryCache } from '../../src/sources/schema-registry.ts';
-import { KeyLayout, modelKey } from '../../src/state/index.ts';
+import { modelKey } from '../../src/aggregate/index.ts';
+import { openTopologyState } from '../../src/runtime/state.ts';
+import { rawRedis, scanKeys, type StateMode } from '../../test/kit/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
 import {
   benchKafka,
   benchTopology,
   createTopics,
-  deletePrefix,
   Profiler,
-  REDIS_URL,
-  REGISTRY_URL,
   round,
   RssSampler,
   scriptStats,
@@ -60,7 +60,8 @@ export async function produceIngestTopic(input: IngestTopic) {
     { topic: `${input.names.stem}-alerts`, numPartitions: 1 },
   ]);
   await admin.disconnect();
-  const schemaId = await new SchemaRegistry({ host: REGISTRY_URL }).getLatestSchemaId('predictions-value');
+  // The id of the schema these bytes follow, under the topic's own subject (never a subject's latest version).
+  const schemaId = await registerSchema(registryConnection(benchTopology(input.names).sources), `${input.topic}-value`, readFileSync(PREDICTION_SCHEMA_FILE, 'utf8'));
   const type = predictionType();
   const generator = new TrafficGenerator(ingestSpec(input.models, input.seed));
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -98,19 +99,19 @@ export type ConsumeMode = 'fetch' | 'decode' | 'aggregate';
 export async function consumeWithoutRedis(input: IngestTopic & { mode: ConsumeMode; group: string }) {
   const topology = benchTopology(input.names, {}, { group_id: input.group, predictions: { topics: [input.topic] }, start_from: 'earliest' });
   const logger = createLogger('bench', 'warn');
-  const kafka = kafkaClient(topology, logger, `${input.group}-client`);
+  const kafka = kafkaClient(topology.sources, logger, `${input.group}-client`);
   const consumer: Consumer = kafka.consumer({
     groupId: input.group,
     sessionTimeout: topology.sources.session_timeout,
     heartbeatInterval: Math.max(500, Math.floor(topology.sources.session_timeout / 10)),
     rebalanceTimeout: Math.max(topology.sources.session_timeout, 30_000),
   });
-  const schemas = new SchemaRegistryCache(topology.sources.registry_url);
+  const schemas = new SchemaRegistryCache(registryConnection(topology.sources));
   const limits = {
+    ...DEFAULT_LIMITS,
     allowedLatenessMs: topology.windows.allowed_lateness,
     maxFutureMs: topology.windows.max_future,
     maxFeatures: topology.sources.max_features_per_event,
-    maxIdLength: 256,
   };
   const aggregation = {
     bucketMs: aggregationBucket(topology),
@@ -244,15 +245,17 @@ const histogram = (metrics: MetricJson[], name: string) => {
  * watermarks in Redis cover all N events, then until the group's committed offsets reach the end.
  * `profileSeconds` > 0: a CPU profile of the first seconds after joining instead (the run stops then).
  */
-export async function runIngestWorker(input: IngestTopic & { labels: boolean; group: string; profileSeconds?: number }) {
+export async function runIngestWorker(input: IngestTopic & { labels: boolean; group: string; profileSeconds?: number; stateMode?: StateMode }) {
   const profiling = (input.profileSeconds ?? 0) > 0;
+  const mode = input.stateMode ?? 'single';
   const topology = benchTopology(
     input.names,
     { labels: { enabled: input.labels } },
     { group_id: input.group, predictions: { topics: [input.topic] }, labels: { topics: [`${input.names.stem}-labels`] }, start_from: 'earliest' },
+    mode,
   );
-  const keys = new KeyLayout(topology.state.key_prefix);
-  const redis = new Redis(REDIS_URL);
+  const state = openTopologyState(topology);
+  const redis = rawRedis(mode);
   const admin = benchKafka(`${input.group}-admin`).admin();
   await admin.connect();
   const scriptsBefore = await scriptStats(redis);
@@ -275,8 +278,8 @@ export async function runIngestWorker(input: IngestTopic & { labels: boolean; gr
       ready = performance.now();
       if (profiling) await profiler.start();
     }
-    const marks = await redis.hvals(keys.watermarks());
-    written = marks.reduce((sum, mark) => sum + Number(mark) + 1, 0);
+    const marks = await Promise.all(Array.from({ length: INGEST_PARTITIONS }, (_, partition) => state.batches.watermark(input.topic, partition)));
+    written = marks.reduce((sum, mark) => sum + mark + 1, 0);
     const now = performance.now();
     if (written > 0 && firstWrite === 0) firstWrite = now;
     if (written >= 0.1 * input.events && at10 === 0) at10 = now;
@@ -318,32 +321,31 @@ export async function runIngestWorker(input: IngestTopic & { labels: boolean; gr
   const batch = histogram(metrics, 'driftwatch_batch_messages');
 
   // Exactness: every event counted once; nothing dead-lettered.
-  const models = await redis.hkeys(keys.models());
   let counted = 0;
-  for (const model of models) counted += Number((await redis.hget(keys.totals(model), 'n')) ?? 0);
-  const deadLetters = await redis.hgetall(keys.deadLetters());
+  for (const model of await state.windows.models()) counted += (await state.windows.totals(model.key)).count;
+  const deadLetters = (await state.windows.counters()).dlq;
 
-  // Join records: all join hashes (by SCAN), their fields and MEMORY USAGE (every field sampled).
+  // Join records: all join hashes (by SCAN on every master), their fields and MEMORY USAGE (every field sampled).
   let joinRecordBytes: number | undefined;
   let joinRecords: number | undefined;
   if (input.labels) {
     let bytes = 0;
     joinRecords = 0;
-    for await (const batch of redis.scanStream({ match: `${keys.root}:join:*`, count: 1000 }) as AsyncIterable<string[]>) {
-      for (const key of batch) {
-        joinRecords += await redis.hlen(key);
-        bytes += Number(await redis.memory('USAGE', key, 'SAMPLES', 0));
-      }
+    for (const key of await scanKeys(redis, `{${topology.state.key_prefix}|j|*`)) {
+      joinRecords += await redis.hlen(key);
+      bytes += Number(await redis.memory('USAGE', key, 'SAMPLES', 0));
     }
     joinRecordBytes = joinRecords > 0 ? round(bytes / joinRecords, 1) : undefined;
   }
-  await deletePrefix(redis, topology.state.key_prefix);
+  await state.admin.purge();
+  await state.close();
   await admin.deleteGroups([input.group]).catch(() => undefined);
   await admin.disconnect();
   redis.disconnect();
 
   const measured = (stateDone - ready) / 1000;
   return {
+    state_mode: mode,
     labels: input.labels,
     events: input.events,
     written,
@@ -370,6 +372,9 @@ export async function runIngestWorker(input: IngestTopic & { labels: boolean; gr
           redis_script_calls: scriptsAfter.calls - scriptsBefore.calls,
           redis_script_seconds: round((scriptsAfter.usec - scriptsBefore.usec) / 1e6, 2),
           redis_script_us_per_event: round((scriptsAfter.usec - scriptsBefore.usec) / input.events, 2),
+          // All of Redis' CPU (every master), not only the scripts: what bounds the fleet.
+          redis_cpu_seconds: round(scriptsAfter.cpuSeconds - scriptsBefore.cpuSeconds, 2),
+          redis_cpu_us_per_event: round((1e6 * (scriptsAfter.cpuSeconds - scriptsBefore.cpuSeconds)) / input.events, 2),
           join_records: joinRecords,
           join_record_bytes: joinRecordBytes,
         }),

@@ -1,21 +1,21 @@
 /**
- * An evaluation loop as a worker builds it (pipeline.ts): the topology, the Redis stores, an AlertSink on
- * a real idempotent producer and the evaluation metrics, driven by tick(now) with a simulated clock.
- * Also an alerts-topic reader, and a timer around ModelReader.input (the Redis reads of a tick).
+ * An evaluation loop as a worker builds it (pipeline.ts `buildWorker`: the topology, the state, an
+ * AlertSink on the worker's idempotent producer, the evaluation metrics), driven by tick(now) with a
+ * simulated clock. Also an alerts-topic reader, and a timer around ModelReader.input (the Redis reads of a tick).
  */
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import type { Topology } from '../../src/config/topology.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
 import type { EvaluationResult } from '../../src/evaluate/model-evaluation.ts';
-import { storeOptions } from '../../src/pipeline.ts';
-import { EvaluationLoop } from '../../src/runtime/evaluation-loop.ts';
+import { buildWorker } from '../../src/pipeline.ts';
+import type { EvaluationLoop } from '../../src/runtime/evaluation-loop.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
-import { AlertSink, decodeAlertEvent } from '../../src/sinks/alerts.ts';
-import { EvaluationStore } from '../../src/state/evaluation-store.ts';
-import { RedisStateStore, type ModelEntry } from '../../src/state/index.ts';
+import type { SummaryState } from '../../src/runtime/state.ts';
+import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
+import type { ModelEntry } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
-import { createEvaluationMetrics, createRegistry } from '../../src/telemetry/metrics.ts';
-import { BROKERS, REDIS_URL } from './common.ts';
+import { createRegistry } from '../../src/telemetry/metrics.ts';
+import { benchKafka } from './common.ts';
 
 /** Time spent in ModelReader.input (reading windows, references, features and alert states from Redis, decoding and merging). */
 export const readTiming = { ms: 0, calls: 0 };
@@ -30,41 +30,34 @@ ModelReader.prototype.input = async function timedInput(this: ModelReader, ...ar
   }
 };
 
-export async function alertProducer(clientId: string): Promise<Producer> {
-  const kafka = new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING });
-  // As startWorker makes it.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  return producer;
-}
-
 export interface Rig {
-  store: RedisStateStore;
-  evaluations: EvaluationStore;
+  state: SummaryState;
   loop: EvaluationLoop;
   /** The latest result of every model the loop evaluated. */
   latest: Map<string, { entry: ModelEntry; result: EvaluationResult }>;
   close(): Promise<void>;
 }
 
-export function evaluationRig(topology: Topology, producer: Producer, workerId: string): Rig {
-  const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
-  const evaluations = new EvaluationStore(store.redis, store.keys);
-  const registry = createRegistry(false);
+/** A worker's evaluation parts (no consumer), its producer connected for alert events. */
+export async function evaluationRig(topology: Topology, workerId: string): Promise<Rig> {
   const latest: Rig['latest'] = new Map();
-  const loop = new EvaluationLoop({
+  const parts = buildWorker({
     topology,
-    workerId,
-    store,
-    evaluations,
-    alerts: new AlertSink(producer, topology.sinks.alerts_topic, topology.sources.registry_url),
-    metrics: createEvaluationMetrics(registry, topology.sinks.metrics.feature_series_cap),
     logger: createLogger('bench-evaluation', 'warn'),
-    // Only the loop's own timer reads the clock; tick(now) is driven with simulated time.
-    clock: Date.now,
+    registry: createRegistry(false),
+    workerId,
     onEvaluated: (entry, result) => latest.set(entry.key, { entry, result }),
   });
-  return { store, evaluations, loop, latest, close: () => store.close() };
+  await parts.producer.connect();
+  return {
+    state: parts.state,
+    loop: parts.evaluation!,
+    latest,
+    close: async () => {
+      await parts.producer.disconnect();
+      await parts.state.close();
+    },
+  };
 }
 
 export interface ReceivedAlert {
@@ -74,7 +67,7 @@ export interface ReceivedAlert {
 
 /** Every alert event on a topic from its beginning, with the wall time it arrived. */
 export async function readAlerts(topic: string, groupId: string): Promise<{ alerts: ReceivedAlert[]; stop: () => Promise<void> }> {
-  const kafka = new Kafka({ clientId: groupId, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka(groupId);
   const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const alerts: ReceivedAlert[] = [];
   await consumer.connect();

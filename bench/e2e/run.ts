@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { ENDPOINTS } from '../../test/kit/index.ts';
 import { BROKERS, benchKafka, busyProcesses, cpuSince, cpuSnapshot, machineInfo, stealSince, namesFor, otherLoad, REDIS_URL, REGISTRY_URL, round, sweepRun } from './common.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -169,12 +170,15 @@ function barRows(results: Record<string, Json>): BarRow[] {
   const ingest = results['ingest'];
   if (ingest && !ingest.error) {
     for (const [key, label] of [
-      ['worker_labels_on', 'Ingest, one worker, labels join on (default topology)'],
-      ['worker_labels_off', 'Ingest, one worker, labels.enabled: false'],
+      ['worker_labels_on', 'Ingest, one worker, labels join on (default topology), single Redis'],
+      ['worker_labels_off', 'Ingest, one worker, labels.enabled: false, single Redis'],
+      ['worker_labels_on_cluster', 'Ingest, one worker, labels join on, 3-master Redis Cluster'],
+      ['worker_labels_off_cluster', 'Ingest, one worker, labels.enabled: false, 3-master Redis Cluster'],
     ] as const) {
       const run = ingest[key];
       if (run) {
         rows.push({ id: `ingest-${key}`, figure: label, value: run.events_per_s, display: `${fmt(run.events_per_s)} events/s`, bar: '≥ 100,000 events/s per worker process', met: run.events_per_s >= 100_000 && run.exact === true, other_load: run.other_cpu_percent });
+        rows.push({ id: `redis-cpu-${key}`, figure: `Redis CPU per event (INFO cpu, all masters): ${label.replace('Ingest, one worker, ', '')}`, value: run.redis_cpu_us_per_event, display: `${run.redis_cpu_us_per_event} µs (scripts ${run.redis_script_us_per_event} µs)`, bar: 'reported: bounds the fleet per Redis core', met: null });
       }
     }
     for (const [key, label] of [
@@ -194,11 +198,11 @@ function barRows(results: Record<string, Json>): BarRow[] {
   if (coarseBatches && !coarseBatches.error) {
     rows.push({ id: 'state-1s', figure: 'Same, if every batch carried ~1 s of traffic (100 events per model per delta)', value: coarseBatches.kib_per_series, display: `${coarseBatches.kib_per_series} KiB`, bar: 'sensitivity (≤ 256 KiB)', met: null });
   }
-  const evaluation = results['evaluation'];
-  if (evaluation && !evaluation.error) {
-    const label = `one worker, one tick, ${evaluation.features_per_model} features per model`;
-    rows.push({ id: 'evaluation-cold', figure: `Evaluation: ${label} (first tick, cold)`, value: evaluation.tick_seconds_cold, display: `${evaluation.tick_seconds_cold} s (${fmt(evaluation.models)} models)`, bar: '≤ 10 s (the default tick) at 1,000 models', met: evaluation.tick_seconds_cold <= 10 && evaluation.models >= 1000 ? true : evaluation.tick_seconds_cold > 10 ? false : null, other_load: evaluation.ticks[0]?.other_cpu_percent });
-    rows.push({ id: 'evaluation-warm', figure: `Evaluation: ${label} (next tick, warm)`, value: evaluation.tick_seconds_warm, display: `${evaluation.tick_seconds_warm} s (${fmt(evaluation.models)} models)`, bar: '≤ 10 s (the default tick) at 1,000 models', met: evaluation.tick_seconds_warm <= 10 && evaluation.models >= 1000 ? true : evaluation.tick_seconds_warm > 10 ? false : null, other_load: evaluation.ticks[1]?.other_cpu_percent });
+  for (const [suffix, where, evaluation] of [['', '', results['evaluation']], ['-cluster', ', Redis Cluster', results['evaluation_cluster']]] as const) {
+    if (!evaluation || evaluation.error) continue;
+    const label = `one worker, one tick, ${evaluation.features_per_model} features per model${where}`;
+    rows.push({ id: `evaluation-cold${suffix}`, figure: `Evaluation: ${label} (first tick, cold)`, value: evaluation.tick_seconds_cold, display: `${evaluation.tick_seconds_cold} s (${fmt(evaluation.models)} models)`, bar: '≤ 10 s (the default tick) at 1,000 models', met: evaluation.tick_seconds_cold <= 10 && evaluation.models >= 1000 ? true : evaluation.tick_seconds_cold > 10 ? false : null, other_load: evaluation.ticks[0]?.other_cpu_percent });
+    rows.push({ id: `evaluation-warm${suffix}`, figure: `Evaluation: ${label} (next tick, warm)`, value: evaluation.tick_seconds_warm, display: `${evaluation.tick_seconds_warm} s (${fmt(evaluation.models)} models)`, bar: '≤ 10 s (the default tick) at 1,000 models', met: evaluation.tick_seconds_warm <= 10 && evaluation.models >= 1000 ? true : evaluation.tick_seconds_warm > 10 ? false : null, other_load: evaluation.ticks[1]?.other_cpu_percent });
   }
   const detection = results['detection'];
   if (detection && !detection.error) {
@@ -231,6 +235,7 @@ function barRows(results: Record<string, Json>): BarRow[] {
       met: falseAlerts.firing_events === 0 ? (hour ? true : null) : false,
     });
   }
+  const evaluation = results['evaluation'];
   const rss: [string, Json][] = [
     ['ingest worker, labels on', ingest?.worker_labels_on?.rss],
     ['ingest worker, labels off', ingest?.worker_labels_off?.rss],
@@ -276,10 +281,13 @@ async function main(): Promise<number> {
       out[mode] = await inChild('ingest-consume', { ...base, mode, group: `${names.stem}-${mode}` });
       log(`${mode}: ${fmt(out[mode].events_per_s)} events/s${busyNote(out[mode])}`);
     }
-    for (const labels of [false, true]) {
-      const key = labels ? 'worker_labels_on' : 'worker_labels_off';
-      out[key] = await inChild('ingest-worker', { ...base, labels, group: `${names.stem}-${key}`, names: { prefix: namesFor(runId, `ingest-${labels ? 'on' : 'off'}`).prefix, stem: names.stem } });
-      log(`worker, labels ${labels ? 'on' : 'off'}: ${fmt(out[key].events_per_s)} events/s, RSS peak ${out[key].rss.peak_mib} MiB${busyNote(out[key])}`);
+    // The same messages into a single Redis and into the 3-master Redis Cluster.
+    for (const stateMode of ['single', 'cluster'] as const) {
+      for (const labels of [false, true]) {
+        const key = `worker_labels_${labels ? 'on' : 'off'}${stateMode === 'cluster' ? '_cluster' : ''}`;
+        out[key] = await inChild('ingest-worker', { ...base, labels, stateMode, group: `${names.stem}-${key}`, names: { prefix: namesFor(runId, `ingest-${labels ? 'on' : 'off'}-${stateMode}`).prefix, stem: names.stem } });
+        log(`worker, ${stateMode} Redis, labels ${labels ? 'on' : 'off'}: ${fmt(out[key].events_per_s)} events/s, Redis CPU ${out[key].redis_cpu_us_per_event} µs/event, RSS peak ${out[key].rss.peak_mib} MiB${busyNote(out[key])}`);
+      }
     }
     if (profile) {
       for (const labels of [false, true]) {
@@ -298,6 +306,7 @@ async function main(): Promise<number> {
   await phase('state', 'state', () => inChild('state', { names: namesFor(runId, 'state'), ...CONFIG.state }));
   if (CONFIG.stateSensitivity) await phase('state', 'state_one_second_batches', () => inChild('state', { names: namesFor(runId, 'state-1s'), ...CONFIG.stateSensitivity }));
   await phase('evaluation', 'evaluation', () => inChild('evaluation', { names: namesFor(runId, 'evaluation'), ...CONFIG.evaluation }));
+  await phase('evaluation', 'evaluation_cluster', () => inChild('evaluation', { names: namesFor(runId, 'evaluation-cluster'), ...CONFIG.evaluation, stateMode: 'cluster' }));
   await phase('detection', 'detection', () => inChild('detection', { names: namesFor(runId, 'detection'), ...CONFIG.detection }));
   await phase('false-alerts', 'false_alerts', () => inChild('false-alerts', { names: namesFor(runId, 'false-alerts'), ...CONFIG.falseAlerts }));
   if (CONFIG.realtime) await phase('realtime', 'realtime', () => inChild('detection-realtime', { names: namesFor(runId, 'realtime'), shiftAfterS: 120, sigmas: 1 }));
@@ -312,7 +321,7 @@ async function main(): Promise<number> {
     duration_s: round((finished.getTime() - started.getTime()) / 1000, 1),
     machine: { ...machineInfo(), redis: redisVersion, other_test_processes_at_start: concurrent.length },
     code: { at_start: gitAtStart, at_end: gitState() },
-    stack: { kafka: BROKERS.join(','), redis: REDIS_URL, registry: REGISTRY_URL },
+    stack: { kafka: BROKERS.join(','), redis: REDIS_URL, redis_cluster: ENDPOINTS.redisClusterNodes.join(','), registry: REGISTRY_URL },
     config: CONFIG,
     bars: barRows(results),
     results,

@@ -30,23 +30,22 @@
  * per series: measured in the ingest phase and reported beside this.
  */
 import { Redis } from 'ioredis';
-import { storeOptions } from '../../src/pipeline.ts';
 import { DEFAULT_TRAFFIC } from '../../src/produce/traffic.ts';
 import { createRandom } from '../../src/random.ts';
-import { modelKey, RedisStateStore } from '../../src/state/index.ts';
-import type { Producer } from 'kafkajs';
-import { benchKafka, benchTopology, createTopics, deletePrefix, loadBaselines, REDIS_URL, requireRedisRoom, round, SimulatedWriter, type PhaseNames } from './common.ts';
-import { alertProducer, evaluationRig, type Rig } from './rig.ts';
+import { modelKey } from '../../src/aggregate/index.ts';
+import { openTopologyState } from '../../src/runtime/state.ts';
+import { benchKafka, benchTopology, createTopics, loadBaselines, REDIS_URL, requireRedisRoom, round, SimulatedWriter, type PhaseNames } from './common.ts';
+import { evaluationRig, type Rig } from './rig.ts';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const TICK = 10_000;
 
-async function baselineMemory(redis: Redis, root: string): Promise<number> {
+async function baselineMemory(redis: Redis, prefix: string): Promise<number> {
   let bytes = 0;
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}:baseline:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}|m|*}:baseline`, 'COUNT', 1000);
     for (const key of keys) bytes += Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
     cursor = next;
   } while (cursor !== '0');
@@ -58,9 +57,8 @@ export type StateSchedule = { kind: 'tail'; tailEvents: number } | { kind: 'unif
 export async function measureStateSize(input: { names: PhaseNames; models: number; ratePerModel: number; schedule: StateSchedule; evaluate: boolean }) {
   const topology = benchTopology(input.names);
   const { recent, fine, coarse } = topology.state.retention;
-  const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
+  const state = openTopologyState(topology);
   const redis = new Redis(REDIS_URL);
-  let producer: Producer | undefined;
   let rig: Rig | undefined;
   const admin = benchKafka(`${input.names.stem}-admin`).admin();
   await admin.connect();
@@ -72,15 +70,14 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
     // Event time: any hour boundary (TTLs run on Redis' clock; bucket keys only name event time).
     const H = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
     const T = H + 92 * MINUTE + 30_000;
-    const writer = new SimulatedWriter(store, topology, spec, input.ratePerModel, H);
+    const writer = new SimulatedWriter(state, topology, spec, input.ratePerModel, H);
     const started = performance.now();
     const random = createRandom(17);
     const { schedule } = input;
     // The evaluation loop, ticking every 10 s of event time as the batches reach it.
     if (input.evaluate) {
-      producer = await alertProducer(`${input.names.stem}-producer`);
-      rig = evaluationRig(topology, producer, `${input.names.stem}-worker`);
-      await loadBaselines(rig.store, spec, 20_000);
+      rig = await evaluationRig(topology, `${input.names.stem}-worker`);
+      await loadBaselines(rig.state, spec, 20_000);
     }
     let nextTick = H + TICK;
     let ticks = 0;
@@ -109,7 +106,7 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
     }
     // Write-backs are fire-and-forget: let the last ones land.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const baselineBytes = rig ? await baselineMemory(redis, rig.store.keys.root) : 0;
+    const baselineBytes = rig ? await baselineMemory(redis, topology.state.key_prefix) : 0;
     const writeSeconds = (performance.now() - started) / 1000;
 
     const models = Array.from({ length: input.models }, (_, i) => modelKey(spec.predictor, `${spec.predictor}-v${i + 1}`));
@@ -117,51 +114,54 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
     let expired = 0;
     let expiredRecent = 0;
     for (const model of models) {
-      for (let start = H; start + fine.bucket + fine.keep + fine.bucket <= T; start += fine.bucket) expired += await redis.unlink(store.keys.bucket('fine', model, start));
+      const keys = state.keys.model(model);
+      for (let start = H; start + fine.bucket + fine.keep + fine.bucket <= T; start += fine.bucket) expired += await redis.unlink(keys.bucket('fine', start));
       if (!recent) continue;
+      // One model's keys share its hash tag: one UNLINK may name many.
       const stale: string[] = [];
-      for (let start = H; start + recent.bucket + recent.keep + recent.bucket <= T; start += recent.bucket) stale.push(store.keys.bucket('recent', model, start));
+      for (let start = H; start + recent.bucket + recent.keep + recent.bucket <= T; start += recent.bucket) stale.push(keys.bucket('recent', start));
       for (let i = 0; i < stale.length; i += 500) expiredRecent += await redis.unlink(...stale.slice(i, i + 500));
     }
     // The 48 complete hours before H: the same content as H's complete coarse bucket.
     let copies = 0;
     for (const model of models) {
-      const source = store.keys.bucket('coarse', model, H);
+      const source = state.keys.model(model).bucket('coarse', H);
       const dump = await redis.dumpBuffer(source);
       const ttl = await redis.pttl(source);
       if (!dump) throw new Error(`${source} is missing`);
       for (let start = H - coarse.bucket; start + coarse.bucket + coarse.keep + coarse.bucket > T; start -= coarse.bucket) {
-        await redis.restore(store.keys.bucket('coarse', model, start), Math.max(ttl, 1), dump, 'REPLACE');
+        await redis.restore(state.keys.model(model).bucket('coarse', start), Math.max(ttl, 1), dump, 'REPLACE');
         copies++;
       }
     }
 
     // Every key of the prefix, by kind.
     const kinds = new Map<string, { keys: number; bytes: number; elements: number }>();
-    let cursor = '0';
-    const root = store.keys.root;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}*`, 'COUNT', 1000);
-      for (const key of keys) {
-        const bytes = Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
-        const kind = key.startsWith(`${root}:b:recent:`)
-          ? 'recent buckets'
-          : key.startsWith(`${root}:b:fine:`)
-          ? 'fine buckets'
-          : key.startsWith(`${root}:b:coarse:`)
-            ? 'coarse buckets'
-            : key.startsWith(`${root}:baseline:`)
-              ? 'baselines (not counted: loaded reference, not retention)'
-              : 'other keys (models, features, totals, alert states, leases)';
-        const elements = kind.endsWith('buckets') ? await redis.llen(key) : 0;
-        const entry = kinds.get(kind) ?? { keys: 0, bytes: 0, elements: 0 };
-        entry.keys++;
-        entry.bytes += bytes;
-        entry.elements += elements;
-        kinds.set(kind, entry);
-      }
-      cursor = next;
-    } while (cursor !== '0');
+    for (const pattern of state.keys.patterns()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        for (const key of keys) {
+          const bytes = Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+          const kind = key.includes('}:b:recent:')
+            ? 'recent buckets'
+            : key.includes('}:b:fine:')
+              ? 'fine buckets'
+              : key.includes('}:b:coarse:')
+                ? 'coarse buckets'
+                : key.endsWith('}:baseline')
+                  ? 'baselines (not counted: loaded reference, not retention)'
+                  : 'other keys (models, features, totals, watermarks, alert states, leases)';
+          const elements = kind.endsWith('buckets') ? await redis.llen(key) : 0;
+          const entry = kinds.get(kind) ?? { keys: 0, bytes: 0, elements: 0 };
+          entry.keys++;
+          entry.bytes += bytes;
+          entry.elements += elements;
+          kinds.set(kind, entry);
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    }
     const total = [...kinds.entries()].filter(([kind]) => !kind.startsWith('baselines')).reduce((sum, [, kind]) => sum + kind.bytes, 0);
     const series = input.models * seriesPerModel;
     return {
@@ -173,7 +173,6 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
       simulated_minutes_streamed: round((T - H) / MINUTE, 1),
       events_written: writer.stats.events,
       apply_batches: writer.stats.batches,
-      compactions: writer.stats.compactions,
       evaluated: input.evaluate,
       evaluation_ticks: ticks,
       baseline_bytes_per_series: Math.round(baselineBytes / (input.models * seriesPerModel)),
@@ -195,10 +194,9 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
     };
   } finally {
     await rig?.close();
-    await producer?.disconnect();
-    await deletePrefix(redis, topology.state.key_prefix);
+    await state.admin.purge();
     redis.disconnect();
-    await store.close();
+    await state.close();
     if (input.evaluate) await admin.deleteTopics({ topics: [topology.sinks.alerts_topic] }).catch(() => undefined);
     await admin.disconnect();
   }

@@ -18,6 +18,7 @@ import { compileAvroReader } from '../../src/decode/avro-reader.ts';
 import { PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator } from '../../src/produce/traffic.ts';
 import { createRandom } from '../../src/random.ts';
+import { registerSecret, scrubSecrets } from '../../src/telemetry/redact.ts';
 import { CategoryCounts, Moments, TDigest } from '../../src/sketch/index.ts';
 import {
   andersonDarling,
@@ -40,6 +41,9 @@ interface NpmDigest {
 }
 
 const BATCH = 100_000;
+for (const secret of ['kafka-password-3f9a1c', 'redis-password-77b2e0', 'registry-password-c41d08']) registerSecret(secret);
+const LOG_LINE = JSON.stringify({ level: 40, time: 1_764_000_000_000, pid: 4242, name: 'driftwatch', component: 'kafkajs', broker: 'kafka-1.kafka:9093', clientId: 'driftwatch-w1', error: 'Connection timeout', retryCount: 3, retryTime: 1840, msg: 'Connection error: Request ListOffsets(key: 2, version: 4) timed out after 30000ms' });
+const LEAKY_LINE = LOG_LINE.replace('Connection timeout', 'WRONGPASS kafka-password-3f9a1c');
 const random = createRandom(20240601);
 const values = Float64Array.from({ length: BATCH }, () => random.normal());
 const shifted = Float64Array.from({ length: BATCH }, () => 0.3 + random.normal());
@@ -179,6 +183,13 @@ tasks
   })
   .add('avro decode prediction log (compiled reader, map keys interned only, 1000 events)', () => {
     for (const body of avroBodies) decodedSink += (compiledNoValueIntern.decode(body) as { sent_at: number }).sent_at & 1;
+  })
+  // Every log line, CLI output and /metrics scrape goes through scrubSecrets (telemetry/redact.ts).
+  .add('scrub secrets from a 300-byte log line (3 secrets registered, none in it)', () => {
+    decodedSink += scrubSecrets(LOG_LINE).length & 1;
+  })
+  .add('scrub secrets from a 300-byte log line (3 secrets registered, one in it)', () => {
+    decodedSink += scrubSecrets(LEAKY_LINE).length & 1;
   });
 for (const name of ['tdigest add (driftwatch, 1e5 values)', 'tdigest add (npm tdigest 0.1.2, 1e5 values)', 'moments add (1e5 values)']) {
   valuesPerOp.set(name, BATCH);

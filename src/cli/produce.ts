@@ -1,51 +1,54 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseDuration } from '../evaluate/duration.ts';
 import { DriftwatchError } from '../errors.ts';
+import { parseDeployment } from '../produce/deployment-spec.ts';
 import { parseDriftStep } from '../produce/drift-spec.ts';
-import { produceTraffic, type Encoding } from '../produce/producer.ts';
+import type { Encoding } from '../produce/producer.ts';
 import { DEFAULT_TRAFFIC } from '../produce/traffic.ts';
-import { resolveTopology } from './topology-option.ts';
-
-const integer = (name: string) => (text: string) => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new DriftwatchError('DW_ERR_USAGE', `${name}: expected a whole number, got "${text}"`);
-  return value;
-};
-const fraction = (name: string) => (text: string) => {
-  const value = Number(text);
-  if (!(value >= 0 && value <= 1)) throw new DriftwatchError('DW_ERR_USAGE', `${name}: expected a number in [0, 1], got "${text}"`);
-  return value;
-};
+import { duration, examples, fraction, nonNegative, topologyOption, wholeNumber } from './options.ts';
 
 export function registerProduceCommand(program: Command): void {
   program
     .command('produce')
     .description('send synthetic prediction logs to Kafka (deterministic with --seed), with a drift schedule')
-    .option('--topology <file>', 'topology file for brokers, registry and topic (default: topologies/default.yaml)')
+    .addOption(topologyOption())
     .option('--topic <name>', 'topic to send to (default: the first prediction topic of the topology)')
-    .option('--rate <n>', 'events per second (0 = as fast as possible)', integer('--rate'), 100)
-    .option('--count <n>', 'stop after this many events', integer('--count'))
-    .option('--duration <d>', 'stop after this long, e.g. 5m')
-    .option('--models <n>', 'models of the predictor', integer('--models'), 1)
+    .option('--rate <n>', 'requests per second: one event each, plus one per shadow (0 = as fast as possible)', wholeNumber('--rate'), 100)
+    .option('--count <n>', 'stop after this many requests', wholeNumber('--count'))
+    .option('--duration <d>', 'stop after this long, e.g. 5m', duration('--duration'))
+    .option('--models <n>', 'models of the predictor', wholeNumber('--models'), 1)
     .option('--predictor <name>', 'predictor name', 'eta')
-    .option('--numeric <n>', 'numeric features', integer('--numeric'), 16)
-    .option('--categorical <n>', 'categorical features', integer('--categorical'), 4)
+    .option('--numeric <n>', 'numeric features', wholeNumber('--numeric'), 16)
+    .option('--categorical <n>', 'categorical features', wholeNumber('--categorical'), 4)
     .option('--missing <rate>', 'base missing rate per feature', fraction('--missing'), DEFAULT_TRAFFIC.missingRate)
     .option('--errors <rate>', 'base error rate', fraction('--errors'), DEFAULT_TRAFFIC.errorRate)
-    .option('--latency <ms>', 'median serving latency', integer('--latency'), DEFAULT_TRAFFIC.latencyMedianMs)
-    .option('--encoding <kind>', 'avro, json or mixed', 'avro')
+    .option('--latency <ms>', 'median serving latency', wholeNumber('--latency'), DEFAULT_TRAFFIC.latencyMedianMs)
+    .addOption(new Option('--encoding <kind>', 'Confluent Avro through the registry, JSON, or both alternately').choices(['avro', 'json', 'mixed']).default('avro'))
     .option('--drift <step...>', 'drift steps, e.g. n3:mean+1sd@60s-180s c1:share(c2)x2@30s latency:x3@60s')
-    .option('--seed <n>', 'random seed', integer('--seed'), 1)
+    .option('--seed <n>', 'random seed', wholeNumber('--seed'), 1)
     .option('--classes <names>', 'classification: the prediction is one of these classes (comma-separated), with scores')
     .option('--labels', "also send each prediction's label, after its delay, to the topology's labels topic")
     .option('--label-accuracy <p>', 'classification: share of labels equal to the prediction', fraction('--label-accuracy'), 0.9)
-    .option('--label-noise <sd>', 'regression: label = prediction + N(0, sd²)', '0.1')
+    .option('--label-noise <sd>', 'regression: label = prediction + N(0, sd²)', nonNegative('--label-noise'), 0.1)
     .option('--label-delay <range>', 'label delay, e.g. 2s or 1s-5s', '1s-5s')
+    .option('--canary <spec...>', 'a canary taking a share of requests, e.g. eta-v2:accuracy=0.75,latency=x2,share=0.1,errors=0.02')
+    .option('--shadow <spec...>', 'a shadow answering every request too (same request_id), e.g. eta-v3:disagreement=0.3,noise=0.05,latency=x1.5')
+    .addHelpText(
+      'after',
+      examples(
+        ['driftwatch produce --rate 200 --duration 5m', '200 events/s of predictor "eta" (16 numeric, 4 categorical features) for 5 minutes'],
+        ['driftwatch produce --drift n3:mean+1sd@60s-180s --drift "c1:share(c2)x2@30s"', 'a mean shift of n3 from t+60 s to t+180 s, and a category share doubling from t+30 s'],
+        ['driftwatch produce --classes yes,no --labels --label-accuracy 0.8', 'a classifier with scores, and its labels 1-5 s later'],
+        ['driftwatch produce --classes yes,no --labels --canary eta-v2:accuracy=0.75,share=0.1', 'a worse canary on 10 % of the requests (rolled back by the comparison)'],
+        ['driftwatch produce --encoding json --count 1000 --topic predictions-test', '1,000 JSON events to another topic'],
+      ) +
+        '\nDrift steps: n3:mean+1sd@60s-180s, c1:share(c2)x2@30s, n5:missing=0.3@30s-90s, latency:x3@60s,\nerrors:rate=0.1@60s-120s, labels:accuracy=0.6@60s (with --labels).\n',
+    )
     .action(async (options) => {
       const encoding = options.encoding as Encoding;
-      if (!['avro', 'json', 'mixed'].includes(encoding)) throw new DriftwatchError('DW_ERR_USAGE', `--encoding: expected avro, json or mixed, got "${encoding}"`);
-      const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration as string);
-      if (options.duration !== undefined && durationMs === undefined) throw new DriftwatchError('DW_ERR_USAGE', `--duration: expected a duration, got "${options.duration}"`);
+      const durationMs = options.duration as number | undefined;
+      // Loaded on use: `--help` must not pay for kafkajs and the rest (start-up time).
+      const [{ resolveTopology }, { produceTraffic }, { ConnectionErrors }] = await Promise.all([import('./topology-option.ts'), import('../produce/producer.ts'), import('./connection-errors.ts')]);
       const topology = resolveTopology(options.topology as string | undefined);
       const topic = (options.topic as string | undefined) ?? topology.sources.predictions.topics?.[0];
       if (!topic) throw new DriftwatchError('DW_ERR_USAGE', 'the topology subscribes by pattern: name the topic with --topic');
@@ -62,9 +65,10 @@ export function registerProduceCommand(program: Command): void {
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
       const tty = process.stderr.isTTY;
-      const result = await produceTraffic({
+      const result = await ConnectionErrors.of(topology).run(() => produceTraffic({
         brokers: topology.sources.brokers,
         registryUrl: topology.sources.registry_url,
+        security: topology.sources,
         topic,
         encoding,
         rate: options.rate as number,
@@ -83,19 +87,23 @@ export function registerProduceCommand(program: Command): void {
           latencyMedianMs: options.latency as number,
           drift: ((options.drift as string[] | undefined) ?? []).map(parseDriftStep),
           ...(classes ? { classes } : {}),
+          deployments: [
+            ...((options.canary as string[] | undefined) ?? []).map((text) => parseDeployment('canary', text)),
+            ...((options.shadow as string[] | undefined) ?? []).map((text) => parseDeployment('shadow', text)),
+          ],
         },
         ...(options.labels && labelsTopic
           ? {
               labels: {
                 topic: labelsTopic,
-                spec: { seed: options.seed as number, accuracy: options.labelAccuracy as number, noise: Number(options.labelNoise), delayMs: { min: delayMin, max: delayMax } },
+                spec: { seed: options.seed as number, accuracy: options.labelAccuracy as number, noise: options.labelNoise as number, delayMs: { min: delayMin, max: delayMax } },
               },
             }
           : {}),
         onProgress: ({ sent, elapsedMs }) => {
           if (tty) process.stderr.write(`\rsent ${sent} events in ${(elapsedMs / 1000).toFixed(1)} s`);
         },
-      });
+      }));
       if (tty) process.stderr.write('\n');
       process.stdout.write(`${JSON.stringify({ topic, sent: result.sent, seconds: result.elapsedMs / 1000 })}\n`);
     });

@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
-import {
-  stackDown,
-  stackStatus,
-  stackUp,
-  type ServiceStatus,
-  type StackDownResult,
-  type StackUpResult,
-} from '../stack/index.ts';
+import type { ServiceStatus, StackDownResult, StackUpResult } from '../stack/index.ts';
+import { examples } from './options.ts';
+
+/** Loaded on use: `--help` must not pay for kafkajs and the rest (start-up time). */
+const stackApi = () => import('../stack/index.ts');
 
 const progress = (message: string): void => {
   process.stderr.write(`[stack] ${message}\n`);
@@ -42,6 +39,17 @@ function formatUp(result: StackUpResult): string {
     .map((topic) => `  ${topic.topic}: ${topic.partitions} partitions${Object.keys(topic.config).length > 0 ? ` ${Object.entries(topic.config).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}, ${topic.action}${topic.warning === undefined ? '' : ` (warning: ${topic.warning})`}`)
     .join('\n');
   const schemas = result.schemas.map((schema) => `  ${schema.subject} ← schemas/${schema.file}: id ${schema.id}, ${schema.action}`).join('\n');
+  const secure = result.secure
+    ? [
+        '',
+        'secure endpoints (credentials in secrets.env, never printed):',
+        `  kafka     ${result.secure.endpoints.kafkaBrokers.join(',')} (SASL_SSL, SCRAM-SHA-512)`,
+        `  redis     ${result.secure.endpoints.redisUrl} (TLS, ACL user)`,
+        `  registry  ${result.secure.endpoints.registryUrl} (HTTPS, basic auth)`,
+        `  CA ${result.secure.caFile}`,
+        `  a worker on them: set -a; . ${result.secure.secretsFile}; set +a; npx driftwatch run --topology ${result.secure.topologyFile}`,
+      ]
+    : [];
   return [
     table(rows),
     '',
@@ -49,7 +57,9 @@ function formatUp(result: StackUpResult): string {
     topics,
     `schemas (global compatibility ${result.compatibility.level}, ${result.compatibility.action === 'set' ? 'set now' : 'already set'}):`,
     schemas,
+    ...secure,
     '',
+    ...(result.redisCluster ? [`redis cluster ${result.redisCluster.nodes.map((node) => node.address).join(', ')}: ${result.redisCluster.health.healthy ? 'healthy' : 'UNHEALTHY'}${result.redisCluster.created ? ' (created now)' : ''}`, ''] : []),
     `${result.changed ? 'stack up' : 'stack up: nothing to change'} in ${seconds(result.elapsedMs)} (stack dir ${result.stackDir})`,
   ].join('\n');
 }
@@ -72,6 +82,7 @@ function formatStatus(services: ServiceStatus[]): string {
 
 function formatDown(result: StackDownResult): string {
   const lines = result.services.map((service) => `${service.name}: ${service.action}${service.pid === null ? '' : ` (pid ${service.pid})`}`);
+  for (const node of result.redisCluster) if (node.action !== 'not running') lines.push(`redis cluster node ${node.address}: ${node.action}`);
   if (result.purged.length > 0) lines.push(`purged: ${result.purged.join(', ')}`);
   return lines.join('\n');
 }
@@ -79,14 +90,32 @@ function formatDown(result: StackDownResult): string {
 export function registerStackCommand(program: Command): void {
   const stack = program
     .command('stack')
-    .description('local Kafka (KRaft), Redis and schema registry on 127.0.0.1, installed on first use under .stack/');
+    .description('local Kafka (KRaft), Redis and schema registry on 127.0.0.1, installed on first use under .stack/')
+    .addHelpText(
+      'after',
+      examples(
+        ['driftwatch stack up', 'install what is missing (Kafka and the registry from Maven Central, Redis with apt-get), start, create topics, register schemas'],
+        ['driftwatch stack status', 'each service: address, pid, health, memory'],
+        ['driftwatch stack down --purge', 'stop what stack up started and delete its data'],
+      ) + '\nThe stack lives in .stack/ (or $DRIFTWATCH_STACK_DIR); a service already answering on its port is used as it is.\n',
+    );
 
   stack
     .command('up')
     .description('install what is missing, start what is not running, create topics, register schemas')
+    .option('--secure', 'also Kafka SASL_SSL on :9094, Redis TLS on :6390 and the registry over HTTPS on :8444, with credentials (.stack/secure/)')
+    .option('--redis-cluster', 'also a 3-master Redis Cluster on 127.0.0.1:7001-7003 (state.cluster_nodes)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const result = await stackUp({ progress });
+    .addHelpText(
+      'after',
+      examples(
+        ['driftwatch stack up', 'the first time: a few minutes (Maven Central downloads); then seconds'],
+        ['driftwatch stack up --redis-cluster', 'also a 3-master Redis Cluster (state.cluster_nodes: ["127.0.0.1:7001", …])'],
+        ['DRIFTWATCH_STACK_DIR=/var/tmp/dw driftwatch stack up', 'installs, data and logs somewhere else than .stack/'],
+      ),
+    )
+    .action(async (options: { json?: boolean; secure?: boolean; redisCluster?: boolean }) => {
+      const result = await (await stackApi()).stackUp({ progress, secure: options.secure === true, redisCluster: options.redisCluster === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatUp(result)}\n`);
     });
 
@@ -95,8 +124,9 @@ export function registerStackCommand(program: Command): void {
     .description('stop the services stack up started; installs and data stay')
     .option('--purge', 'also delete the data (Kafka log, Redis snapshot, registry database)')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples(['driftwatch stack down', 'stop Kafka, Redis and the registry; the next stack up starts them in seconds'], ['driftwatch stack down --purge', 'and forget every topic, key and schema']))
     .action(async (options: { purge?: boolean; json?: boolean }) => {
-      const result = await stackDown({ progress, purge: options.purge === true });
+      const result = await (await stackApi()).stackDown({ progress, purge: options.purge === true });
       process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatDown(result)}\n`);
     });
 
@@ -104,9 +134,11 @@ export function registerStackCommand(program: Command): void {
     .command('status')
     .description('each service: address, pid, health, memory (exit 1 unless all are healthy)')
     .option('--json', 'print the status as JSON')
+    .addHelpText('after', examples(['driftwatch stack status', 'a table; exit 1 unless every service is healthy'], ['driftwatch stack status --json | jq .healthy', 'for scripts']))
     .action(async (options: { json?: boolean }) => {
-      const result = await stackStatus();
-      process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : formatStatus(result.services)}\n`);
+      const result = await (await stackApi()).stackStatus();
+      const cluster = (result.redisCluster ?? []).map((node) => `redis cluster node ${node.address}: pid ${node.pid ?? '-'}, ${node.health.healthy ? 'healthy' : 'UNHEALTHY'} (${node.health.detail})`);
+      process.stdout.write(`${options.json === true ? JSON.stringify(result, null, 2) : [formatStatus(result.services), ...cluster].join('\n')}\n`);
       if (!result.healthy) process.exitCode = 1;
     });
 }

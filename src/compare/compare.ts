@@ -7,7 +7,7 @@ import { judge, seriesReading, significanceTest } from '../evaluate/judge.ts';
 import { RuleBook, type ResolvedRule } from '../evaluate/rules.ts';
 import { CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
 import { categoricalDrift, numericDrift } from '../stats/index.ts';
-import { openTable, parseNumber, type Cell, type Table } from './read.ts';
+import { inferType, openTable, parseNumber, scanColumns, type Cell, type ColumnScan, type ReadOptions, type Table } from './read.ts';
 
 export type ColumnType = 'numeric' | 'categorical';
 
@@ -23,6 +23,8 @@ export interface CompareOptions {
   readonly significance?: number;
   /** Named categories kept per column before `__other__`. */
   readonly categoryCap?: number;
+  /** How the files are read (a CSV delimiter instead of detection). */
+  readonly read?: ReadOptions;
 }
 
 /** A rule that fired on a column, with what it read. */
@@ -45,6 +47,9 @@ export interface ColumnReport {
   missing_cur: number;
   missing_rate_ref: number;
   missing_rate_cur: number;
+  /** Numeric columns: cells that are neither a number nor missing, left out of the statistics. */
+  non_numeric_ref?: number;
+  non_numeric_cur?: number;
   drift: Record<string, number>;
   /** A rule of the topology fired: what the monitor would alert on with these two samples as window and reference. */
   drifted: boolean;
@@ -57,49 +62,64 @@ export interface ColumnReport {
 export interface CompareReport {
   reference: string;
   current: string;
+  /** Columns of both files; a column of one file only is named in `schema` and `warnings` instead. */
   columns: Record<string, ColumnReport>;
+  schema: { only_in_reference: string[]; only_in_current: string[] };
+  /** One sentence each: schema mismatches, non-numeric cells in numeric columns. */
+  warnings: string[];
 }
 
 /**
- * Column-wise drift between two files through the product's own sketches: a first streaming pass
- * infers each column's type over both files (numeric when every non-missing value is a finite decimal
- * number), a second one feeds t-digest + moments or category counts; then src/stats, and the verdict
- * of the monitor's own rules (a topology's, or the built-in ones): each feature rule is judged as the
- * evaluator judges it (evaluate/judge.ts) with the current file as its one window and the reference file
- * as reference — same statistics, thresholds, significance and min_samples; `for` durations need a
- * stream and do not apply. Two passes keep memory flat whatever the file size.
+ * Column-wise drift between two files through the product's own sketches: a first streaming pass finds
+ * each file's columns and infers each shared column's type over both files (numeric when at least 90 %
+ * of its non-missing cells are finite decimal numbers; the others are counted and reported), a second
+ * one feeds t-digest + moments or category counts; then src/stats, and the verdict of the monitor's own
+ * rules (a topology's, or the built-in ones): each feature rule is judged as the evaluator judges it
+ * (evaluate/judge.ts) with the current file as its one window and the reference file as reference —
+ * same statistics, thresholds, significance and min_samples; `for` durations need a stream and do not
+ * apply. A column of one file only is a schema warning, not a column 100 % missing. Two passes keep
+ * memory flat whatever the file size.
  */
 export async function compareFiles(referencePath: string, currentPath: string, options: CompareOptions = {}): Promise<CompareReport> {
-  const reference = await openTable(referencePath);
-  const current = await openTable(currentPath);
+  const reference = await openTable(referencePath, options.read);
+  const current = await openTable(currentPath, options.read);
   const forced = options.types ?? new Map<string, ColumnType>();
 
-  const numericSoFar = new Map<string, boolean>();
-  for (const table of [reference, current]) {
-    for await (const row of table.rows()) {
-      for (const [column, cell] of row.cells) {
-        if (cell === null || forced.has(column)) continue;
-        if (numericSoFar.get(column) === false) continue;
-        numericSoFar.set(column, parseNumber(cell) !== undefined);
-      }
-    }
-  }
-  const columns = [...new Set([...reference.columns, ...current.columns])];
+  const refScan = await scanColumns(reference);
+  const curScan = await scanColumns(current);
+  const columns = [...refScan.keys()].filter((column) => curScan.has(column));
+  const onlyInReference = [...refScan.keys()].filter((column) => !curScan.has(column));
+  const onlyInCurrent = [...curScan.keys()].filter((column) => !refScan.has(column));
   for (const column of forced.keys()) {
-    if (!columns.includes(column)) {
+    if (!refScan.has(column) && !curScan.has(column)) {
       throw new DriftwatchError('DW_ERR_USAGE', `--type names column "${column}", which is in neither ${referencePath} nor ${currentPath}`);
     }
   }
+  if (columns.length === 0) {
+    throw new DriftwatchError('DW_ERR_INPUT', `${referencePath} (${describeTable(reference)}) and ${currentPath} (${describeTable(current)}) have no column in common`);
+  }
+  const warnings = [
+    ...onlyInReference.map((column) => `column "${column}" is only in ${referencePath}: not compared`),
+    ...onlyInCurrent.map((column) => `column "${column}" is only in ${currentPath}: not compared`),
+  ];
   const types = new Map<string, ColumnType>();
   for (const column of columns) {
-    types.set(column, forced.get(column) ?? (numericSoFar.get(column) === false ? 'categorical' : 'numeric'));
+    const type = forced.get(column) ?? inferType([refScan.get(column), curScan.get(column)]);
+    types.set(column, type);
+    if (type === 'numeric') warnings.push(...nonNumericWarnings(column, [reference, refScan.get(column)], [current, curScan.get(column)]));
   }
 
   const cap = options.categoryCap ?? 100;
   const refSketches = await sketchTable(reference, columns, types, cap);
   const curSketches = await sketchTable(current, columns, types, cap);
 
-  const report: CompareReport = { reference: referencePath, current: currentPath, columns: {} };
+  const report: CompareReport = {
+    reference: referencePath,
+    current: currentPath,
+    columns: {},
+    schema: { only_in_reference: onlyInReference, only_in_current: onlyInCurrent },
+    warnings,
+  };
   const rules = options.rules ?? builtinRules();
   const series = options.series ?? { predictor: '', model: '' };
   for (const column of columns) {
@@ -121,8 +141,22 @@ function builtinRules(): RuleBook {
   return builtin;
 }
 
+function describeTable(table: Table): string {
+  const delimiter = table.delimiter === undefined ? '' : `, delimiter ${table.delimiter === '\t' ? 'tab' : `"${table.delimiter}"`}`;
+  return `${table.format}${delimiter}, columns ${table.columns.slice(0, 5).join(', ')}${table.columns.length > 5 ? ', …' : ''}`;
+}
+
+function nonNumericWarnings(column: string, ...sides: [Table, ColumnScan | undefined][]): string[] {
+  return sides.flatMap(([table, scan]) => {
+    if (!scan?.firstNonNumeric) return [];
+    const { line, text } = scan.firstNonNumeric;
+    const share = ((100 * scan.nonNumeric) / (scan.numeric + scan.nonNumeric)).toFixed(1);
+    return [`column "${column}" is numeric but ${scan.nonNumeric} cells of ${table.path} (${share} %) are not numbers, e.g. ${JSON.stringify(text)} at line ${line}: left out`];
+  });
+}
+
 type ColumnSketch =
-  | { type: 'numeric'; digest: TDigest; moments: Moments }
+  | { type: 'numeric'; digest: TDigest; moments: Moments; nonNumeric: number }
   | { type: 'categorical'; counts: CategoryCounts };
 
 async function sketchTable(
@@ -136,20 +170,20 @@ async function sketchTable(
     sketches.set(
       column,
       types.get(column) === 'numeric'
-        ? { type: 'numeric', digest: new TDigest(), moments: new Moments() }
+        ? { type: 'numeric', digest: new TDigest(), moments: new Moments(), nonNumeric: 0 }
         : { type: 'categorical', counts: new CategoryCounts(cap) },
     );
   }
   for await (const row of table.rows()) {
     for (const column of columns) {
       const sketch = sketches.get(column) as ColumnSketch;
-      add(sketch, row.cells.get(column) ?? null, () => `${table.path}:${row.line}: column "${column}"`);
+      add(sketch, row.cells.get(column) ?? null);
     }
   }
   return sketches;
 }
 
-function add(sketch: ColumnSketch, cell: Cell, where: () => string): void {
+function add(sketch: ColumnSketch, cell: Cell): void {
   if (sketch.type === 'categorical') {
     if (cell === null) sketch.counts.addMissing();
     else sketch.counts.add(String(cell));
@@ -160,7 +194,10 @@ function add(sketch: ColumnSketch, cell: Cell, where: () => string): void {
     return;
   }
   const value = parseNumber(cell);
-  if (value === undefined) throw new DriftwatchError('DW_ERR_INPUT', `${where()}: ${JSON.stringify(cell)} is not a finite number`);
+  if (value === undefined) {
+    sketch.nonNumeric++;
+    return;
+  }
   sketch.digest.add(value);
   sketch.moments.add(value);
 }
@@ -209,7 +246,8 @@ function columnReport(ref: ColumnSketch, cur: ColumnSketch, rules: readonly Reso
   } else if (fired.length === 0) {
     reasons.push('no rule fired');
   }
-  return { type: ref.type, ...rowCounts(ref, cur), drift: driftValues(ref, cur), drifted: fired.length > 0, insufficient: !decided, fired, reasons };
+  const nonNumeric = ref.type === 'numeric' && cur.type === 'numeric' ? { non_numeric_ref: ref.nonNumeric, non_numeric_cur: cur.nonNumeric } : {};
+  return { type: ref.type, ...rowCounts(ref, cur), ...nonNumeric, drift: driftValues(ref, cur), drifted: fired.length > 0, insufficient: !decided, fired, reasons };
 }
 
 /** The statistics shown for a column (the brief's keys, then the others). */

@@ -3,7 +3,7 @@ import type { CompareReport } from './compare.ts';
 const HEADERS = ['column', 'type', 'n_ref', 'n_cur', 'miss_ref', 'miss_cur', 'psi', 'ks', 'ks_p', 'js', 'wasserstein', 'shape', 'ad_p', 'linf', 'chi2_p', 'drifted'];
 const NUMERIC_FROM = 2; // columns from here on are right-aligned
 
-/** The report as an aligned text table, one line per column (and the rules that fired), for people at a terminal. */
+/** The report as an aligned text table, one line per column (and the rules that fired), then its warnings, for people at a terminal. */
 export function formatTable(report: CompareReport): string {
   const rows: string[][] = [HEADERS];
   for (const [name, column] of Object.entries(report.columns)) {
@@ -31,7 +31,7 @@ export function formatTable(report: CompareReport): string {
   const lines = rows.map((row) =>
     row.map((cell, i) => (i >= NUMERIC_FROM ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join('  ').trimEnd(),
   );
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...report.warnings.map((warning) => `warning: ${warning}`)].join('\n')}\n`;
 }
 
 function stat(value: number | undefined): string {

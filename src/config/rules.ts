@@ -35,7 +35,10 @@ const ruleFields = {
   window: z.string().min(1).optional(),
   /** Another rule's name: no new incident of this rule while that one is pending or firing on the same series. */
   unless: z.string().min(1).optional(),
-  match: z.object({ predictor: glob.default('*'), model: glob.default('*'), feature: glob.default('*') }).strict().default({}),
+  match: z
+    .object({ predictor: glob.default('*'), model: glob.default('*'), feature: glob.default('*'), role: z.enum(['*', 'primary', 'shadow', 'canary']).default('*') })
+    .strict()
+    .default({}),
   enabled: z.boolean().default(true),
 };
 

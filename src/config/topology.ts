@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { formatDuration, parseDuration } from '../evaluate/duration.ts';
 import { globToRegExp } from '../evaluate/rules.ts';
+import { registerSecret } from '../telemetry/redact.ts';
+import { comparisonSettings, comparisonsSchema } from './comparisons.ts';
 import { DEFAULT_RULES, overrideSchema, ruleSchema, type Rule } from './rules.ts';
+import { resolveReferences } from './secrets.ts';
 
 /**
  * The topology file is the single source of truth for a deployment. Every key is checked here, with
@@ -30,12 +34,87 @@ const topicSelection = z
     message: 'expected exactly one of "topics" or "pattern"',
   });
 
+/**
+ * TLS towards a server (Kafka, the registry, Redis). `true` = TLS with Node's trusted CAs. The server's
+ * certificate is always verified against the CA; its name only while `verify_hostname` is on.
+ */
+const tlsSettings = z
+  .object({
+    /** PEM file of the CA(s) that signed the server's certificate (default: Node's trusted CAs). */
+    ca_file: z.string().min(1).optional(),
+    /** A client certificate (mutual TLS), PEM, with its key. */
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    /** The key's passphrase when it is encrypted. */
+    key_password: z.string().min(1).optional(),
+    /** Check that the certificate names the host connected to (or `server_name`). */
+    verify_hostname: z.boolean().default(true),
+    /** The name to expect in the certificate (and to send as SNI) instead of the host connected to. */
+    server_name: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((value) => (value.cert_file === undefined) === (value.key_file === undefined), { message: 'expected both "cert_file" and "key_file", or neither' });
+
+const tls = z.preprocess((value) => (value === true ? {} : value === false ? undefined : value), tlsSettings.optional());
+
+export type TlsSettings = z.output<typeof tlsSettings>;
+
+const sasl = z
+  .discriminatedUnion('mechanism', [
+    z.object({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: z.string().min(1) }).strict(),
+    z
+      .object({
+        mechanism: z.literal('oauthbearer'),
+        /** A file holding the token (e.g. a projected service-account token), read again at every refresh. */
+        token_file: z.string().min(1).optional(),
+        /** A shell command that prints the token on stdout, run again at every refresh. */
+        token_command: z.string().min(1).optional(),
+        /** A token is used this long at most (less when it is a JWT that expires sooner). */
+        token_refresh: duration.default('5m'),
+      })
+      .strict(),
+  ])
+  .superRefine((value, ctx) => {
+    if (value.mechanism === 'oauthbearer' && (value.token_file === undefined) === (value.token_command === undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'oauthbearer: expected exactly one of "token_file" or "token_command"' });
+    }
+  });
+
+export type SaslSettings = z.output<typeof sasl>;
+
+/** A URL, or undefined: refinements run on values that failed earlier checks too. */
+function urlOf(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const registryUrl = z
+  .string()
+  .url()
+  .refine((text) => /^https?:$/.test(urlOf(text)?.protocol ?? 'http:'), { message: 'expected an http:// or https:// URL' });
+
 const sources = z
   .object({
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
     client_id: z.string().min(1).default('driftwatch'),
     group_id: z.string().min(1).default('driftwatch'),
-    registry_url: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+    /** TLS to the brokers (SSL / SASL_SSL); absent = plaintext. */
+    tls,
+    /** SASL authentication (SASL_PLAINTEXT without `tls`, SASL_SSL with it); absent = none. */
+    sasl: sasl.optional(),
+    /** Credentials in the URL (https://user:password@host) are sent as basic auth, like `registry.user_info`. */
+    registry_url: registryUrl.default('http://127.0.0.1:8081/apis/ccompat/v7'),
+    registry: z
+      .object({
+        /** Basic auth as "user:password" (Confluent's basic.auth.user.info). */
+        user_info: z.string().regex(/^[^:]+:/, 'expected "user:password"').optional(),
+        tls,
+      })
+      .strict()
+      .default({}),
     predictions: topicSelection.default({ topics: ['predictions'] }),
     labels: topicSelection.default({ topics: ['labels'] }),
     /** Where a new consumer group starts: latest (monitor from now) or earliest (replay the topic). */
@@ -47,14 +126,39 @@ const sources = z
     /** Features per event above this are a validation error: a runaway producer must not blow up state. */
     max_features_per_event: z.number().int().positive().default(1000),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    const url = urlOf(value.registry_url);
+    if (url === undefined) return;
+    if ((url.username !== '' || url.password !== '') && value.registry?.user_info !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['registry', 'user_info'], message: 'credentials are given in registry_url too: keep one' });
+    }
+    if (url.protocol !== 'https:' && value.registry?.tls !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['registry', 'tls'], message: 'TLS settings need an https:// registry_url' });
+    }
+  });
 
 const resolution = z.object({ bucket: duration, keep: duration }).strict();
 const DEFAULT_RECENT = { bucket: 10_000, keep: 60_000 };
 
 const state = z
   .object({
-    redis_url: z.string().min(1).default('redis://127.0.0.1:6379'),
+    /** rediss:// = TLS. Credentials may be in the URL, or in `username` / `password`. */
+    redis_url: z
+      .string()
+      .url()
+      .refine((text) => /^rediss?:$/.test(urlOf(text)?.protocol ?? 'redis:'), { message: 'expected a redis:// or rediss:// URL' })
+      .default('redis://127.0.0.1:6379'),
+    /** Redis Cluster: some nodes' host:port (the rest are discovered); set, it replaces redis_url (TLS and credentials still apply). */
+    cluster_nodes: z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port"'))
+      .min(1)
+      .optional(),
+    /** Redis 6 ACL user (default: the URL's, else "default"). */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** TLS settings; present (or a rediss:// URL) = TLS. */
+    tls,
     key_prefix: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits and _ . : -')
@@ -92,8 +196,16 @@ const state = z
       .default({}),
     /** Labels wait this long for their prediction, and predictions this long for their label. */
     label_join_ttl: duration.default('7d'),
+    /** A Redis command unanswered this long fails, is reported and retried (a paused or stuck Redis is not waited on silently). */
+    command_timeout: duration.default('10s'),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    const url = urlOf(value.redis_url);
+    if (url === undefined) return;
+    if (url.username !== '' && value.username !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['username'], message: 'a user is given in redis_url too: keep one' });
+    if (url.password !== '' && value.password !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['password'], message: 'a password is given in redis_url too: keep one' });
+  });
 
 const windows = z
   .object({
@@ -171,6 +283,8 @@ const sinks = z
   .object({
     alerts_topic: z.string().min(1).default('driftwatch.alerts'),
     dlq_topic: z.string().min(1).default('driftwatch.dlq'),
+    /** Promote/rollback verdicts of shadow and canary models (Avro, key = predictor/candidate model). */
+    verdicts_topic: z.string().min(1).default('driftwatch.verdicts'),
     metrics: z
       .object({
         port: z.number().int().min(0).max(65_535).default(9464),
@@ -192,10 +306,17 @@ export const topologySchema = z
     evaluation: evaluation.default({}),
     labels: labels.default({}),
     rules: rules.default({}),
+    /** Shadow and canary models judged against their primary: promote/rollback verdicts (docs/comparisons.md). */
+    comparisons: comparisonsSchema.default({}).transform(comparisonSettings),
     sinks: sinks.default({}),
   })
   .strict()
   .superRefine((value, ctx) => {
+    // Comparisons read their evidence from whole coarse buckets and the fine buckets of the current one.
+    const { recent, fine, coarse } = value.state.retention;
+    if (value.comparisons.enabled && fine.keep < coarse.bucket) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['state', 'retention', 'fine', 'keep'], message: 'must be at least the coarse bucket when comparisons are enabled (they read the current coarse bucket from fine buckets)' });
+    }
     const windowNames = value.windows.current.map((window) => window.name);
     const ruleNames = new Set([...(value.rules.builtin ? DEFAULT_RULES.map((rule) => String(rule['name'])) : []), ...value.rules.defaults.map((rule) => rule.name)]);
     value.rules.defaults.forEach((rule, index) => {
@@ -206,7 +327,6 @@ export const topologySchema = z
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rules', 'defaults', index, 'unless'], message: `no rule named "${rule.unless}"` });
       }
     });
-    const { recent, fine } = value.state.retention;
     value.windows.current.forEach((window, index) => {
       if (window.duration >= fine.bucket) return;
       if (!recent) {
@@ -240,10 +360,37 @@ export function effectiveRules(topology: Topology): Rule[] {
 export type Topology = z.output<typeof topologySchema>;
 export type TopicSelection = Topology['sources']['predictions'];
 
-/** Validates an already parsed document; `origin` names it in errors (a file path). */
-export function parseTopology(document: unknown, origin = 'topology'): Topology {
-  const result = topologySchema.safeParse(document ?? {});
-  if (result.success) return result.data;
+/** The values of a topology that must never be shown: registered for scrubbing (telemetry/redact.ts). */
+function registerTopologySecrets(topology: Topology): void {
+  const { sources, state } = topology;
+  const urlPassword = (text: string) => decodeURIComponent(new URL(text).password) || undefined;
+  if (sources.sasl !== undefined && sources.sasl.mechanism !== 'oauthbearer') registerSecret(sources.sasl.password);
+  registerSecret(urlPassword(sources.registry_url));
+  const userInfo = sources.registry.user_info;
+  if (userInfo !== undefined) registerSecret(userInfo.slice(userInfo.indexOf(':') + 1));
+  registerSecret(urlPassword(state.redis_url));
+  registerSecret(state.password);
+  for (const settings of [sources.tls, sources.registry.tls, state.tls]) registerSecret(settings?.key_password);
+}
+
+export interface ParseOptions {
+  /** Resolves `${NAME}` references (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Where relative paths in the topology start (default: the working directory). */
+  baseDir?: string;
+}
+
+/**
+ * Resolves the references (config/secrets.ts), validates, and registers the secrets for scrubbing.
+ * `origin` names the document in errors (a file path).
+ */
+export function parseTopology(document: unknown, origin = 'topology', options: ParseOptions = {}): Topology {
+  const resolved = resolveReferences(document ?? {}, { env: options.env ?? process.env, baseDir: options.baseDir ?? process.cwd(), origin });
+  const result = topologySchema.safeParse(resolved);
+  if (result.success) {
+    registerTopologySecrets(result.data);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     const message =
@@ -266,5 +413,5 @@ export function loadTopology(file: string): Topology {
   } catch (error) {
     throw new DriftwatchError('DW_ERR_CONFIG', `${file}: not valid YAML: ${errorMessage(error)}`, { cause: error });
   }
-  return parseTopology(document, file);
+  return parseTopology(document, file, { baseDir: dirname(file) });
 }

@@ -1,4 +1,5 @@
 import type { AlertEvent } from '../evaluate/alert-event.ts';
+import type { VerdictEvent } from '../evaluate/verdict-event.ts';
 import type { StatusReport } from '../report/status.ts';
 
 export interface DemoFrame {
@@ -8,12 +9,18 @@ export interface DemoFrame {
   schedule: string;
   status: StatusReport | undefined;
   events: readonly AlertEvent[];
+  /** Verdict events on Kafka (shadow and canary models). */
+  verdicts?: readonly VerdictEvent[];
   metricsUrl: string;
   alertsTopic: string;
+  /** The latest warnings worth the user's attention; the rest is in the log file. */
+  warnings: readonly string[];
+  logFile: string;
 }
 
 const pad = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
 const num = (value: number | null | undefined, digits = 3) => (value === null || value === undefined ? '-' : value.toFixed(digits));
+const points = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '-' : `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}`);
 
 /** One screen of the live view: models, their worst features, firing alerts and the alert log. Pure. */
 export function renderFrame(frame: DemoFrame): string {
@@ -37,6 +44,18 @@ export function renderFrame(frame: DemoFrame): string {
       lines.push(`    ${pad(name, 6)} ${pad(feature.type, 11)} ${drift}  missing ${num((feature.missing_rate ?? 0) * 100, 1)}%`);
     }
   }
+  const comparisons = frame.status?.comparisons ?? [];
+  if (comparisons.length > 0) {
+    lines.push('', 'comparisons (candidate vs baseline, since the comparison started):');
+    for (const c of comparisons) {
+      const accuracy = c.statistics.accuracy_difference;
+      const estimate = accuracy ? `accuracy ${points(accuracy.value)} points [${points(accuracy.lower)}, ${points(accuracy.upper)}], margin ${num((c.metric?.margin ?? 0) * 100, 0)}` : 'waiting for labels';
+      const samples = c.samples ? `labels ${c.samples.candidate.labeled}/${c.samples.baseline.labeled}` : '';
+      const eta = c.decision_eta_s !== null ? `${c.towards} in ~${c.decision_eta_s}s` : '';
+      lines.push(`  ${pad(`${c.predictor_name}/${c.candidate_model_id} (${c.candidate_role})`, 22)} vs ${c.baseline_model_id ?? '-'}  ${c.state.toUpperCase().padEnd(8)} ${estimate}  ${samples}  ${eta}`);
+    }
+  }
+  for (const verdict of frame.verdicts ?? []) lines.push(`  verdict ${verdict.decision.toUpperCase()}: ${verdict.reason}`);
   const firing = (frame.status?.alerts ?? []).filter((alert) => alert.state === 'firing');
   lines.push('');
   lines.push(firing.length === 0 ? 'firing alerts: none' : `firing alerts: ${firing.length}`);
@@ -45,5 +64,8 @@ export function renderFrame(frame: DemoFrame): string {
   lines.push('alert events on Kafka:');
   if (frame.events.length === 0) lines.push('  (none yet)');
   for (const event of frame.events.slice(-6)) lines.push(`  ${new Date(event.evaluated_at).toISOString().slice(11, 19)} ${event.state.toUpperCase().padEnd(8)} ${event.summary}`);
+  lines.push('');
+  if (frame.warnings.length > 0) lines.push(`warnings (all logs: ${frame.logFile}):`, ...frame.warnings.map((line) => `  ${line}`));
+  else lines.push(`logs: ${frame.logFile}`);
   return lines.join('\n');
 }

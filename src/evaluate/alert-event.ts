@@ -20,6 +20,8 @@ export interface AlertEvent {
   evaluated_at: number;
   summary: string;
   details: Record<string, string>;
+  /** This transition of this incident: the same for every copy of the event, whoever publishes it. */
+  event_id: string;
 }
 
 export const PREDICTION_SERIES = '__prediction__';
@@ -27,6 +29,15 @@ export const PREDICTION_SERIES = '__prediction__';
 /** Stable for one incident and the same whichever worker computes it: rule, series and start time. */
 export function incidentId(rule: string, predictor: string, model: string, feature: string | null, since: number): string {
   return createHash('sha256').update(`${rule}\u0000${predictor}\u0000${model}\u0000${feature ?? ''}\u0000${since}`).digest('hex').slice(0, 24);
+}
+
+/**
+ * The id of one transition of one incident ("<incident>:<state>"). An event a worker had to publish
+ * again (its broker stalled, or it died between publishing and acknowledging) carries the same id: a
+ * consumer that keeps the ids it has seen sees each transition once.
+ */
+export function alertEventId(incident: string, state: 'firing' | 'resolved'): string {
+  return `${incident}:${state}`;
 }
 
 const LABELS: Record<string, string> = {
@@ -70,7 +81,7 @@ function subject(predictor: string, model: string, feature: string | null): stri
 }
 
 /** One sentence a person paged at 3 a.m. can act on: what, how much, against what, since when. */
-export function alertSummary(event: Omit<AlertEvent, 'summary' | 'id'>, clearAt: number): string {
+export function alertSummary(event: Omit<AlertEvent, 'summary' | 'id' | 'event_id'>, clearAt: number): string {
   const label = LABELS[event.statistic] ?? event.statistic;
   const what = subject(event.predictor_name, event.model_id, event.feature);
   const since = new Date(event.since).toISOString().replace('.000Z', 'Z');
@@ -105,5 +116,5 @@ export function buildAlertEvent(
     evaluated_at: context.now,
     details: { ...context.details, clear: String(rule.clearAt), direction: rule.direction },
   };
-  return { id: incident.id, ...partial, summary: alertSummary(partial, rule.clearAt) };
+  return { id: incident.id, ...partial, summary: alertSummary(partial, rule.clearAt), event_id: alertEventId(incident.id, state) };
 }

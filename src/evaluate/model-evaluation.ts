@@ -18,6 +18,8 @@ export interface WindowSummary {
 export interface EvaluationInput {
   predictor: string;
   model: string;
+  /** The model's role now (rules may match it); primary when absent. */
+  role?: string;
   features: readonly string[];
   windows: readonly WindowSummary[];
   reference: ModelSummary | null;
@@ -147,6 +149,7 @@ function statisticsRead(rules: readonly ResolvedRule[], windows: readonly { name
  */
 export function evaluateModel(input: EvaluationInput): EvaluationResult {
   const { predictor, model, reference, now } = input;
+  const role = input.role ?? 'primary';
   const result: EvaluationResult = { model: [], prediction: [], features: new Map(), changes: [], active: new Map() };
   const defaultWindow = input.windows[0]!;
   const windowsKey = input.windows.map((window) => window.name).join('\u0000');
@@ -191,7 +194,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
   };
 
   // Model-level series.
-  const modelRules = input.rules.for({ predictor, model }, 'model');
+  const modelRules = input.rules.for({ predictor, model, role }, 'model');
   for (const window of input.windows) result.model.push(modelStatistics(window, reference, input.labelSampleRate));
   for (const rule of modelRules) {
     const readings = ruleWindows(rule, input.windows).map((window): WindowReading => {
@@ -208,7 +211,7 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     ...input.features.map((name): [string, (summary: ModelSummary) => ValueSummary | undefined, 'feature'] => [name, (summary) => summary.features.get(name), 'feature']),
   ];
   for (const [name, pick, target] of series) {
-    const rules = input.rules.for({ predictor, model, feature: name }, target);
+    const rules = input.rules.for({ predictor, model, role, feature: name }, target);
     const perWindow: SeriesStatistics[] = input.windows.map((window, index) => ({
       window: window.name,
       ...compareValues(

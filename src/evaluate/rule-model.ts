@@ -7,11 +7,12 @@ import type { StatisticName } from './statistics.ts';
 export type RuleTarget = 'feature' | 'prediction' | 'model';
 export type RuleValueType = 'numeric' | 'categorical' | 'any';
 
-/** Globs over the series a rule or override applies to ("*" matches everything). */
+/** Globs over the series a rule or override applies to ("*" matches everything); role is the model's role now. */
 export interface SeriesMatch {
   predictor: string;
   model: string;
   feature: string;
+  role: 'primary' | 'shadow' | 'canary' | '*';
 }
 
 /**

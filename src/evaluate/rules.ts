@@ -9,6 +9,8 @@ export function globToRegExp(glob: string): RegExp {
 export interface SeriesRef {
   predictor: string;
   model: string;
+  /** The model's role now (primary when unknown). */
+  role?: string;
   /** Absent for model-level series; "__prediction__" is never a feature name users see. */
   feature?: string;
 }
@@ -32,7 +34,12 @@ function matches(glob: string, value: string | undefined): boolean {
 }
 
 function seriesMatches(match: Rule['match'], series: SeriesRef): boolean {
-  return matches(match.predictor, series.predictor) && matches(match.model, series.model) && matches(match.feature, series.feature);
+  return (
+    matches(match.predictor, series.predictor) &&
+    matches(match.model, series.model) &&
+    matches(match.feature, series.feature) &&
+    (match.role === '*' || match.role === (series.role ?? 'primary'))
+  );
 }
 
 /**
@@ -96,7 +103,7 @@ export class RuleBook {
   ) {}
 
   for(series: SeriesRef, target: Rule['target']): ResolvedRule[] {
-    const key = `${target}\u0000${series.predictor}\u0000${series.model}\u0000${series.feature ?? ''}`;
+    const key = `${target}\u0000${series.predictor}\u0000${series.model}\u0000${series.feature ?? ''}\u0000${series.role ?? 'primary'}`;
     let resolved = this.memo.get(key);
     if (!resolved) {
       if (this.memo.size >= RULE_BOOK_ENTRIES) this.memo.clear();

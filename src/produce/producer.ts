@@ -1,9 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import type { PredictionEvent } from '../events.ts';
-import { encodeAvro, encodeJson, predictionType } from './encode.ts';
-import { encodeLabelAvro, encodeLabelJson, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
+import { readFileSync } from 'node:fs';
+import { Partitioners, type Producer } from 'kafkajs';
+import type { Topology } from '../config/topology.ts';
+import { DriftwatchError, errorMessage } from '../errors.ts';
+import type { LabelEvent, PredictionEvent } from '../events.ts';
+import { registerSchema } from '../sinks/register-schema.ts';
+import { kafkaClient } from '../sources/kafka/client.ts';
+import { registryConnection, type RegistryConnection } from '../sources/registry-client.ts';
+import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { encodeAvro, encodeJson, PREDICTION_SCHEMA_FILE, predictionType } from './encode.ts';
+import { encodeLabelAvro, encodeLabelJson, LABEL_SCHEMA_FILE, LabelGenerator, labelType, type LabelSpec } from './labels.ts';
 import { TrafficGenerator, type TrafficSpec } from './traffic.ts';
 
 export type Encoding = 'avro' | 'json' | 'mixed';
@@ -11,12 +17,14 @@ export type Encoding = 'avro' | 'json' | 'mixed';
 export interface ProduceOptions {
   brokers: string[];
   registryUrl: string;
+  /** TLS, SASL and registry credentials, as the topology's sources give them (default: none). */
+  security?: Pick<Topology['sources'], 'tls' | 'sasl' | 'registry'>;
   topic: string;
   spec: TrafficSpec;
   encoding: Encoding;
-  /** Events per second; 0 sends as fast as Kafka takes them. */
+  /** Requests per second (a request is one event, plus one per shadow); 0 sends as fast as Kafka takes them. */
   rate: number;
-  /** Stop after this many events or this long, whichever comes first. */
+  /** Stop after this many requests or this long, whichever comes first. */
   count?: number;
   durationMs?: number;
   signal?: AbortSignal;
@@ -27,26 +35,46 @@ export interface ProduceOptions {
   backdateMs?: number;
   /** Also send each prediction's label to this topic once its delay has passed. */
   labels?: { topic: string; spec: LabelSpec };
+  /** Where the Kafka client's warnings and errors go; without one they are not printed (a failure still throws). */
+  logger?: Logger;
 }
 
 /** Sends in slices of 100 ms so that a rate holds smoothly and drift steps start on time. */
 const SLICE_MS = 100;
 const SEND_CHUNK = 1000;
 
+/**
+ * The id of the schema this producer writes with, registered under the topic's subject (TopicNameStrategy)
+ * if it is not there yet, as Confluent producers do by default. Never "the latest version": a producer
+ * must name the schema its bytes follow, or a newer version in the registry makes them undecodable.
+ */
+async function schemaIdOf(registry: RegistryConnection, subject: string, file: URL): Promise<number> {
+  try {
+    return await registerSchema(registry, subject, readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new DriftwatchError('DW_ERR_REGISTRY', `registering ${file.pathname.split('/').pop()} as ${subject}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
 export async function produceTraffic(options: ProduceOptions): Promise<{ sent: number; elapsedMs: number }> {
-  const kafka = new Kafka({ clientId: 'driftwatch-produce', brokers: options.brokers, logLevel: logLevel.ERROR });
+  const { security } = options;
+  // Without a logger of the caller's, kafkajs prints nothing; failures still throw.
+  const kafka = kafkaClient(
+    { brokers: options.brokers, ...(security?.tls === undefined ? {} : { tls: security.tls }), ...(security?.sasl === undefined ? {} : { sasl: security.sasl }) },
+    options.logger ?? createLogger('driftwatch-produce', 'silent'),
+    'driftwatch-produce',
+  );
+  const registry = registryConnection({ registry_url: options.registryUrl, registry: security?.registry ?? {} });
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   try {
     const type = predictionType();
-    const schemaId = options.encoding === 'json' ? 0 : await new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId(`${options.topic}-value`).catch(async () =>
-      // Topics other than "predictions" may not have a subject of their own yet: use the default's.
-      new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId('predictions-value'),
-    );
+    const schemaId = options.encoding === 'json' ? 0 : await schemaIdOf(registry, `${options.topic}-value`, PREDICTION_SCHEMA_FILE);
     const generator = new TrafficGenerator(options.spec);
     const labels = options.labels ? new LabelGenerator(options.labels.spec) : undefined;
     const labelAvro = labelType();
-    const labelSchemaId = labels && options.encoding !== 'json' ? await new SchemaRegistry({ host: options.registryUrl }).getLatestSchemaId('labels-value') : 0;
+    const labelSchemaId = labels && options.encoding !== 'json' ? await schemaIdOf(registry, `${options.labels!.topic}-value`, LABEL_SCHEMA_FILE) : 0;
+    const canaryAccuracy = new Map((options.spec.deployments ?? []).flatMap((d) => (d.accuracy !== undefined ? [[d.model, d.accuracy] as const] : [])));
     // Labels wait here until their observed_at (sent_at + delay) has come.
     let waiting: { due: number; value: Buffer; key: string }[] = [];
     const started = Date.now();
@@ -59,22 +87,29 @@ export async function produceTraffic(options: ProduceOptions): Promise<{ sent: n
       const due = options.rate > 0 ? Math.min(limit, Math.floor(((elapsed + SLICE_MS) * options.rate) / 1000)) - sent : Math.min(limit - sent, 5000);
       if (due > 0) {
         const messages = [];
+        const wait = (label: LabelEvent) => {
+          const value = options.encoding === 'json' ? encodeLabelJson(label) : encodeLabelAvro(labelAvro, labelSchemaId, label);
+          waiting.push({ due: label.observed_at, value, key: label.prediction_id });
+        };
         for (let i = 0; i < due; i++) {
-          const event = generator.next(Date.now() - (options.backdateMs ?? 0), elapsed);
-          options.onEvent?.(event);
-          if (labels) {
-            let accuracy = options.labels!.spec.accuracy;
+          const [event, ...shadows] = generator.nextRequest(Date.now() - (options.backdateMs ?? 0), elapsed);
+          if (labels && event) {
+            let accuracy = canaryAccuracy.get(event.model_id) ?? options.labels!.spec.accuracy;
             for (const step of options.spec.drift) {
               if (step.kind === 'label-accuracy' && elapsed >= step.fromMs && (step.toMs === undefined || elapsed < step.toMs)) accuracy = step.accuracy;
             }
             const label = labels.label(event, accuracy);
             if (label) {
-              const value = options.encoding === 'json' ? encodeLabelJson(label) : encodeLabelAvro(labelAvro, labelSchemaId, label);
-              waiting.push({ due: label.observed_at, value, key: label.prediction_id });
+              wait(label);
+              // The request's truth, for each shadow's prediction too.
+              for (const shadow of shadows) if (shadow.prediction !== null) wait({ ...label, prediction_id: shadow.prediction_id });
             }
           }
           const avro = options.encoding === 'avro' || (options.encoding === 'mixed' && (sent + i) % 2 === 0);
-          messages.push({ key: event.prediction_id, value: avro ? encodeAvro(type, schemaId, event) : encodeJson(event) });
+          for (const answered of event ? [event, ...shadows] : []) {
+            options.onEvent?.(answered);
+            messages.push({ key: answered.prediction_id, value: avro ? encodeAvro(type, schemaId, answered) : encodeJson(answered) });
+          }
         }
         // Requests well under the broker's default 1 MiB limit, sent together.
         const requests = [];

@@ -11,6 +11,29 @@ export type DriftStep = { fromMs: number; toMs?: number } & (
   | { kind: 'label-accuracy'; accuracy: number }
 );
 
+/**
+ * A model deployed beside the predictor's primary. A canary answers a `share` of the requests instead of
+ * the primary; a shadow answers every request the primary answers (same request_id and features), its
+ * answer logged and never used: for classes it differs from the primary's with probability
+ * `disagreement`, for numbers by N(0, noise²).
+ */
+export interface DeploymentSpec {
+  model: string;
+  role: 'canary' | 'shadow';
+  /** Canary: share of requests it takes (default 0.1). */
+  share?: number;
+  /** Canary: share of its class predictions its labels agree with (overrides the label spec's accuracy). */
+  accuracy?: number;
+  /** Shadow: probability its class differs from the primary's (default 0). */
+  disagreement?: number;
+  /** Shadow: standard deviation of the difference of its numeric prediction from the primary's (default 0). */
+  noise?: number;
+  /** Serving latency × this (default 1). */
+  latencyFactor?: number;
+  /** Its own error rate (default: that of the traffic; a shadow fails where its primary does). */
+  errorRate?: number;
+}
+
 export interface TrafficSpec {
   seed: number;
   predictor: string;
@@ -27,6 +50,8 @@ export interface TrafficSpec {
   role?: ModelRole;
   /** Classification mode: the prediction is one of these classes (the argmax of random softmax scores), with prediction_scores. */
   classes?: readonly string[];
+  /** Canaries and shadows beside the primary (nextRequest). */
+  deployments?: readonly DeploymentSpec[];
 }
 
 export const DEFAULT_TRAFFIC: TrafficSpec = {
@@ -119,7 +144,68 @@ export class TrafficGenerator {
       default_values_used: defaults,
       latency_ms: Math.round(latency * 1000) / 1000,
       error: failed ? 'TIMEOUT' : null,
+      request_id: null,
     };
+  }
+
+  /**
+   * The predictions one request gives rise to: the primary's (or a canary's, for its share of requests)
+   * and each shadow's, all with the same request_id when there are shadows. Without deployments it is
+   * `[next()]`, with the same random draws.
+   */
+  nextRequest(sentAt: number, elapsedMs: number): PredictionEvent[] {
+    const deployments = this.spec.deployments ?? [];
+    if (deployments.length === 0) return [this.next(sentAt, elapsedMs)];
+    const pick = this.random.next();
+    const event = this.next(sentAt, elapsedMs);
+    let share = 0;
+    for (const canary of deployments) {
+      if (canary.role !== 'canary') continue;
+      share += canary.share ?? 0.1;
+      if (pick < share) return [this.deployed(event, canary)];
+    }
+    const shadows = deployments.filter((deployment) => deployment.role === 'shadow');
+    if (shadows.length === 0) return [event];
+    event.request_id = event.prediction_id;
+    return [event, ...shadows.map((shadow, i) => this.shadowOf(event, shadow, i))];
+  }
+
+  /** The request answered by a canary instead of the primary. */
+  private deployed(event: PredictionEvent, canary: DeploymentSpec): PredictionEvent {
+    const answered: PredictionEvent = { ...event, model_id: canary.model, role: canary.role };
+    if (canary.latencyFactor !== undefined && answered.latency_ms !== null) answered.latency_ms = Math.round(answered.latency_ms * canary.latencyFactor * 1000) / 1000;
+    if (canary.errorRate !== undefined) this.fail(answered, this.random.next() < canary.errorRate);
+    return answered;
+  }
+
+  /** A shadow's answer to the primary's request. */
+  private shadowOf(primary: PredictionEvent, shadow: DeploymentSpec, index: number): PredictionEvent {
+    const answered: PredictionEvent = { ...this.deployed(primary, shadow), prediction_id: `${primary.prediction_id}-s${index + 1}` };
+    if (shadow.errorRate === undefined && primary.error !== null) return answered;
+    const { prediction } = answered;
+    if (typeof prediction === 'string' && this.spec.classes && this.random.next() < (shadow.disagreement ?? 0)) {
+      const others = this.spec.classes.filter((name) => name !== prediction);
+      const other = others[Math.min(others.length - 1, Math.floor(this.random.next() * others.length))];
+      if (other !== undefined) {
+        answered.prediction = other;
+        // The scores agree with the answer: the two classes' scores change places.
+        if (answered.prediction_scores) answered.prediction_scores = { ...answered.prediction_scores, [prediction]: answered.prediction_scores[other]!, [other]: answered.prediction_scores[prediction]! };
+      }
+    } else if (typeof prediction === 'number' && (shadow.noise ?? 0) > 0) {
+      answered.prediction = Math.round((prediction + shadow.noise! * this.random.normal()) * 1e6) / 1e6;
+    }
+    return answered;
+  }
+
+  /** Makes an event failed (no prediction) or, if it had failed, successful (a prediction of its own). */
+  private fail(event: PredictionEvent, failed: boolean): void {
+    if (failed) {
+      Object.assign(event, { prediction: null, prediction_scores: null, error: 'TIMEOUT' });
+    } else if (event.error !== null) {
+      const classified = this.spec.classes ? this.classify(this.spec.classes) : null;
+      const score = 1 / (1 + Math.exp(-((event.features['n0'] as number | null) ?? 10) + 10));
+      Object.assign(event, { prediction: classified?.prediction ?? Math.round(score * 1e6) / 1e6, prediction_scores: classified?.scores ?? null, error: null });
+    }
   }
 
   /** Softmax of N(0, 1.5²) logits per class; the prediction is the most probable class. */

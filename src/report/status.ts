@@ -1,19 +1,54 @@
 import type { ClassMetrics, ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
 import type { AlertEvent } from '../evaluate/alert-event.ts';
+import { globToRegExp } from '../evaluate/rules.ts';
 import { evaluateModel, labelablePredictions, performanceStatistics, type SeriesStatistics } from '../evaluate/model-evaluation.ts';
 import type { ModelReader } from '../runtime/model-reader.ts';
-import type { RedisStateStore } from '../state/index.ts';
+import type { SummaryState } from '../runtime/state.ts';
+import { comparisonStatuses, type ComparisonStatus } from './comparisons.ts';
 
-/** The `status --json` contract (BRIEF): fields may be added, never renamed. */
+/** Version of the `status --json` document: bumped only if a field is renamed or removed (never so far). */
+export const STATUS_VERSION = 1;
+
+/**
+ * The `status --json` contract (BRIEF): fields may be added, never renamed. Described for consumers by
+ * schemas/status.schema.json, which test/integration/status.test.ts validates real output against.
+ */
 export interface StatusReport {
+  version: typeof STATUS_VERSION;
   generated_at: number;
   window_ms: number;
+  /** Where the state was read from; set by the CLI (the redacted Redis address, the key prefix, the topology file). */
+  source?: StatusSource;
+  /** Models under the key prefix before --predictor/--model filtering. */
+  models_total: number;
+  /** The --predictor/--model globs applied, when any. */
+  filter?: ModelFilter;
   models: ModelStatus[];
   alerts: AlertStatus[];
   dead_letters: Record<string, number>;
   overflow: Record<string, number>;
   /** Labels by outcome since monitoring began, and how many wait for their prediction now. */
   labels?: { outcomes: Record<string, number>; pending: number };
+  /** Shadow and canary models against their baselines: the running state of each comparison, or its verdict. */
+  comparisons?: ComparisonStatus[];
+}
+
+export interface StatusSource {
+  redis: string;
+  key_prefix: string;
+  topology: string;
+}
+
+/** Globs as in rule overrides: * any run, ? one character. */
+export interface ModelFilter {
+  predictor?: string;
+  model?: string;
+}
+
+export function modelFilter(filter: ModelFilter): (entry: { predictor: string; model: string }) => boolean {
+  const predictor = filter.predictor === undefined ? undefined : globToRegExp(filter.predictor);
+  const model = filter.model === undefined ? undefined : globToRegExp(filter.model);
+  return (entry) => (predictor === undefined || predictor.test(entry.predictor)) && (model === undefined || model.test(entry.model));
 }
 
 export interface ModelStatus {
@@ -178,17 +213,27 @@ export type AlertStatus = Pick<AlertEvent, 'id' | 'rule' | 'severity' | 'predict
 
 /** Reads every model's state from Redis, evaluates it as a worker would (without writing) and reports. */
 export async function buildStatus(
-  store: RedisStateStore,
+  state: Pick<SummaryState, 'windows' | 'joins' | 'comparisons'>,
   reader: ModelReader,
   now: number,
   window: { name: string; duration: number },
+  filter: ModelFilter = {},
 ): Promise<StatusReport> {
   const from = now - window.duration;
   const models: ModelStatus[] = [];
   const alerts: AlertStatus[] = [];
-  for (const entry of await store.models()) {
+  let refusedFeatures = 0;
+  const registered = await state.windows.models();
+  // Each model's role now (its latest event's): a canary promoted to primary shows as a primary.
+  const roles = await state.windows.roles(registered.map((model) => model.key));
+  const seen = registered.map((model) => ({ ...model, role: roles.get(model.key) ?? model.role }));
+  const selected = modelFilter(filter);
+  // Overflow is for the whole key prefix, whatever the filter: the unselected models' refusals too.
+  for (const entry of seen) if (!selected(entry)) refusedFeatures += (await state.windows.totals(entry.key)).refusedFeatures;
+  for (const entry of seen.filter(selected)) {
     const input = await reader.input(entry, now, [window]);
-    const totals = await store.totals(entry.key);
+    const totals = await state.windows.totals(entry.key);
+    refusedFeatures += totals.refusedFeatures;
     const current = input.windows[0]!.summary;
     const status = modelStatus(entry, totals, input.features, current, from, now);
     const result = evaluateModel(input);
@@ -221,13 +266,20 @@ export async function buildStatus(
       });
     }
   }
+  const counters = await state.windows.counters();
+  if (refusedFeatures > 0) counters.overflow['features'] = refusedFeatures;
+  const filtered = filter.predictor !== undefined || filter.model !== undefined;
   return {
+    version: STATUS_VERSION,
     generated_at: now,
     window_ms: window.duration,
+    models_total: seen.length,
+    ...(filtered ? { filter } : {}),
     models,
     alerts,
-    dead_letters: await store.counters('dlq'),
-    overflow: await store.counters('overflow'),
-    labels: { outcomes: await store.counters('labels'), pending: await store.pendingLabelCount() },
+    dead_letters: counters.dlq,
+    overflow: counters.overflow,
+    labels: { outcomes: counters.labels, pending: await state.joins.pendingCount(await state.windows.partitions()) },
+    comparisons: await comparisonStatuses(state, seen),
   };
 }

@@ -1,7 +1,7 @@
 import { ModelSummary } from '../aggregate/index.ts';
 import type { WindowPlan } from '../evaluate/windows.ts';
 import { bucketStarts } from '../evaluate/windows.ts';
-import type { RedisStateStore } from '../state/index.ts';
+import type { SummaryState } from './state.ts';
 
 interface CachedReference {
   coarseFrom: number;
@@ -21,7 +21,7 @@ export class ReferenceCache {
   private readonly cache = new Map<string, CachedReference>();
 
   constructor(
-    private readonly store: RedisStateStore,
+    private readonly windows: SummaryState['windows'],
     private readonly fineMs: number,
     private readonly coarseMs: number,
   ) {}
@@ -29,12 +29,12 @@ export class ReferenceCache {
   async get(model: string, plan: WindowPlan['reference']): Promise<ModelSummary> {
     let cached = this.cache.get(model);
     if (!cached || cached.coarseFrom !== plan.coarse.from || cached.coarseTo !== plan.coarse.to || cached.fineFrom !== plan.fine.from) {
-      const summary = ModelSummary.combine(await this.store.buckets(model, 'coarse', bucketStarts(plan.coarse, this.coarseMs)));
+      const summary = ModelSummary.combine(await this.windows.summaries(model, 'coarse', bucketStarts(plan.coarse, this.coarseMs)));
       cached = { coarseFrom: plan.coarse.from, coarseTo: plan.coarse.to, fineFrom: plan.fine.from, fineUpTo: plan.fine.from, summary };
       this.cache.set(model, cached);
     }
     if (cached.fineUpTo < plan.fine.to) {
-      const fine = await this.store.buckets(model, 'fine', bucketStarts({ from: cached.fineUpTo, to: plan.fine.to }, this.fineMs));
+      const fine = await this.windows.summaries(model, 'fine', bucketStarts({ from: cached.fineUpTo, to: plan.fine.to }, this.fineMs));
       for (const bucket of fine) cached.summary.merge(bucket);
       cached.fineUpTo = plan.fine.to;
     }

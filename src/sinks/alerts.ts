@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import type { Producer } from 'kafkajs';
 import { confluentHeader } from '../decode/index.ts';
 import type { AlertEvent } from '../evaluate/alert-event.ts';
+import { registryClient, type RegistryConnection } from '../sources/registry-client.ts';
 
 const SCHEMA_TEXT = readFileSync(new URL('../../schemas/alert-event.avsc', import.meta.url), 'utf8');
 
@@ -18,14 +19,13 @@ export class AlertSink {
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
-    private readonly registryUrl: string,
+    private readonly registry: RegistryConnection,
   ) {}
 
   private async id(): Promise<number> {
     if (this.schemaId === undefined) {
-      const registry = new SchemaRegistry({ host: this.registryUrl });
       // Registering an identical schema returns its existing id: safe from every worker.
-      const { id } = await registry.register({ type: SchemaType.AVRO, schema: SCHEMA_TEXT }, { subject: `${this.topic}-value` });
+      const { id } = await registryClient(this.registry).register({ type: SchemaType.AVRO, schema: SCHEMA_TEXT }, { subject: `${this.topic}-value` });
       this.schemaId = id;
     }
     return this.schemaId;
@@ -41,7 +41,7 @@ export class AlertSink {
     await this.producer.send({
       topic: this.topic,
       acks: -1,
-      messages: events.map((event) => ({ key: event.id, value: this.encode(event, schemaId), headers: { state: event.state, rule: event.rule } })),
+      messages: events.map((event) => ({ key: event.id, value: this.encode(event, schemaId), headers: { state: event.state, rule: event.rule, event_id: event.event_id } })),
     });
   }
 }

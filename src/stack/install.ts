@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DriftwatchError } from '../errors.ts';
 import { runLogged, which } from './process.ts';
+import type { ServiceName } from './paths.ts';
 import type { StackContext } from './types.ts';
 
 /**
@@ -77,6 +78,39 @@ export async function mavenPackage(
     });
   });
   return { queuedMs };
+}
+
+/**
+ * Installs Debian packages with apt-get (as root, or with passwordless sudo), the first of `candidates`
+ * that the package lists know (e.g. nginx-light, then nginx). Throws DW_ERR_STACK with what to run by hand.
+ */
+export async function aptGetInstall(ctx: StackContext, service: ServiceName, candidates: readonly string[]): Promise<void> {
+  const wanted = candidates.join(' or ');
+  if (which('apt-get') === undefined) {
+    throw new DriftwatchError('DW_ERR_STACK', `${service}: ${wanted} is not installed and there is no apt-get to install it; install it and retry`);
+  }
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot && which('sudo') === undefined) {
+    throw new DriftwatchError('DW_ERR_STACK', `${service}: ${wanted} is not installed; run \`sudo apt-get install -y ${candidates[0]}\` and retry`);
+  }
+  const [command, prefix] = asRoot ? ['apt-get', []] : ['sudo', ['-n', 'apt-get']];
+  const logFile = ctx.paths.installLogFile(service);
+  let failure: unknown;
+  for (const name of candidates) {
+    ctx.progress(`${service}: installing ${name} with apt-get (log: ${logFile})`);
+    try {
+      await runLogged(command, [...prefix, 'install', '-y', '-q', '--no-install-recommends', name], {
+        cwd: ctx.paths.root,
+        logFile,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        what: `${service}: install (apt-get install -y ${name})`,
+      });
+      return;
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
 }
 
 /** A short-lived JVM (e.g. Kafka's StorageTool), output appended to a log. */

@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import { DriftwatchError, errorMessage } from '../errors.ts';
 import { installMarkerMatches, mavenPackage, pomProperty, recipeHash, requireJava, runLoggedJava, writeInstallMarker } from './install.ts';
 import { spawnDetached } from './process.ts';
+import { isSecureSetUp, SECURE_KAFKA_PORT, secureKafkaProperties } from './secure.ts';
 import type { Health, ServiceDriver, StackContext } from './types.ts';
 
 export const KAFKA_HOST = '127.0.0.1';
@@ -25,13 +26,15 @@ export const STACK_TOPICS: readonly TopicSpec[] = [
   // key = incident id: compaction keeps the latest state of every incident.
   { topic: 'driftwatch.alerts', numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   { topic: 'driftwatch.dlq', numPartitions: 3 },
+  // key = predictor/candidate model: compaction keeps each candidate's verdict.
+  { topic: 'driftwatch.verdicts', numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
 ];
 
 const kafkaPom = (ctx: StackContext): string => join(ctx.paths.templates, 'kafka', 'pom.xml');
 const kafkaDir = (ctx: StackContext): string => ctx.paths.serviceDir('kafka');
-const libsDir = (ctx: StackContext): string => join(kafkaDir(ctx), 'libs');
+const libsDir = (ctx: StackContext): string => join(ctx.paths.installDir('kafka'), 'libs');
 const configDir = (ctx: StackContext): string => join(kafkaDir(ctx), 'config');
-const markerFile = (ctx: StackContext): string => join(kafkaDir(ctx), 'installed.json');
+const markerFile = (ctx: StackContext): string => join(ctx.paths.installDir('kafka'), 'installed.json');
 const recipe = (ctx: StackContext): string => recipeHash(kafkaPom(ctx));
 
 export function kafkaVersion(ctx: StackContext): string {
@@ -98,7 +101,7 @@ export interface TopicResult {
 }
 
 /** Creates the missing topics; reports the existing ones as they are. */
-export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS): Promise<TopicResult[]> {
+export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS, brokers: readonly string[] = KAFKA_BROKERS): Promise<TopicResult[]> {
   return withAdmin(async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
@@ -126,7 +129,17 @@ export async function ensureTopics(specs: readonly TopicSpec[] = STACK_TOPICS): 
       }
       return result;
     });
-  });
+  }, brokers);
+}
+
+/** Runs one of Kafka's command-line tools (a main class of its libs) to completion, output in the Kafka log. */
+export async function runKafkaTool(ctx: StackContext, mainClass: string, args: readonly string[], what: string): Promise<void> {
+  await runLoggedJava([...javaArgs(ctx, '256m'), mainClass, ...args], { cwd: kafkaDir(ctx), logFile: ctx.paths.logFile('kafka'), what });
+}
+
+/** Ports the broker listens on: the controller's, and the SASL_SSL one once the secure stack is set up. */
+export function kafkaPorts(ctx: StackContext): number[] {
+  return [KAFKA_PORT, KAFKA_CONTROLLER_PORT, ...(isSecureSetUp(ctx.paths) ? [SECURE_KAFKA_PORT] : [])];
 }
 
 export const kafkaDriver: ServiceDriver = {
@@ -147,7 +160,7 @@ export const kafkaDriver: ServiceDriver = {
     ctx.progress(`kafka: installing Apache Kafka ${version} from Maven Central (mvn, log: ${ctx.paths.installLogFile('kafka')})`);
     const outcome = await mavenPackage(ctx, 'kafka', kafkaPom(ctx), {
       'libs.dir': libsDir(ctx),
-      'kafka.build.dir': join(kafkaDir(ctx), 'build'),
+      'kafka.build.dir': join(ctx.paths.installDir('kafka'), 'build'),
     });
     if (!existsSync(join(libsDir(ctx), `kafka_2.13-${version}.jar`))) {
       throw new DriftwatchError('DW_ERR_STACK', `kafka: install finished without kafka_2.13-${version}.jar in ${libsDir(ctx)}`);
@@ -161,10 +174,12 @@ export const kafkaDriver: ServiceDriver = {
     const dataDir = ctx.paths.dataDir('kafka');
     mkdirSync(configDir(ctx), { recursive: true });
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(
-      join(configDir(ctx), 'server.properties'),
-      fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir }),
-    );
+    const plain = fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir, PORT: String(KAFKA_PORT), CONTROLLER_PORT: String(KAFKA_CONTROLLER_PORT) });
+    // Once `stack up --secure` has made its certificates, the broker keeps its SASL_SSL listener too.
+    const secure = isSecureSetUp(ctx.paths)
+      ? secureKafkaProperties(ctx.paths, { plain: `PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}`, controller: `CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}` })
+      : '';
+    writeFileSync(join(configDir(ctx), 'server.properties'), `${plain}${secure}`);
     writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
     if (existsSync(join(dataDir, 'meta.properties'))) return;
     // A KRaft log directory is formatted once, with a cluster id; our cluster id is 16 random bytes, base64url
@@ -197,3 +212,31 @@ export const kafkaDriver: ServiceDriver = {
 
   health: () => kafkaHealth(),
 };
+
+/**
+ * Another KRaft broker+controller on loopback (the fault suite's), on its own ports, from the same
+ * install: the default broker's driver with its ports, config and health check (never the secure listener).
+ */
+export function createKafkaDriver(port: number, controllerPort: number): ServiceDriver {
+  const brokers = [`${KAFKA_HOST}:${port}`];
+  return {
+    ...kafkaDriver,
+    address: brokers[0]!,
+    port,
+    ports: [port, controllerPort],
+    async prepare(ctx) {
+      requireJava('kafka');
+      const dataDir = ctx.paths.dataDir('kafka');
+      mkdirSync(configDir(ctx), { recursive: true });
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(join(configDir(ctx), 'server.properties'), fillTemplate(join(ctx.paths.templates, 'kafka', 'server.properties'), { DATA_DIR: dataDir, PORT: String(port), CONTROLLER_PORT: String(controllerPort) }));
+      writeFileSync(join(configDir(ctx), 'log4j.properties'), readFileSync(join(ctx.paths.templates, 'kafka', 'log4j.properties')));
+      if (existsSync(join(dataDir, 'meta.properties'))) return;
+      let clusterId: string;
+      do clusterId = randomBytes(16).toString('base64url');
+      while (clusterId.startsWith('-'));
+      await runKafkaTool(ctx, 'kafka.tools.StorageTool', ['format', '--ignore-formatted', '-t', clusterId, '-c', join(configDir(ctx), 'server.properties')], 'kafka: format storage (kafka-storage format)');
+    },
+    health: () => kafkaHealth(brokers),
+  };
+}

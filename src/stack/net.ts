@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 /** Whether anything accepts TCP connections on host:port. */
 export function portOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -14,23 +15,24 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
   });
 }
 
-/** Sends raw bytes, collects the answer until `complete` says so (or the timeout). */
+/** Sends raw bytes, collects the answer until `complete` says so (or the timeout). Over TLS when `tls` is given. */
 export function tcpExchange(
   host: string,
   port: number,
   request: string,
   complete: (answer: string) => boolean,
   timeoutMs = 1500,
+  tls?: ConnectionOptions,
 ): Promise<string> {
   return new Promise((resolveAnswer, rejectAnswer) => {
     let answer = '';
-    const socket = connect({ host, port });
+    const socket = tls === undefined ? connect({ host, port }) : tlsConnect({ host, port, ...tls });
     const timer = setTimeout(() => {
       socket.destroy();
       rejectAnswer(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.setEncoding('utf8');
-    socket.once('connect', () => socket.write(request));
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => socket.write(request));
     socket.on('data', (chunk: string) => {
       answer += chunk;
       if (complete(answer)) {

@@ -18,9 +18,12 @@ export interface SchemaSpec {
 }
 
 export const STACK_SCHEMAS: readonly SchemaSpec[] = [
+  // Version 2 adds the optional request_id: registered as a new version of the same subject (BACKWARD
+  // compatible), so producers still on version 1 keep their schema id and both decode.
   { subject: 'predictions-value', file: 'prediction-log.avsc' },
   { subject: 'labels-value', file: 'label.avsc' },
   { subject: 'driftwatch.alerts-value', file: 'alert-event.avsc' },
+  { subject: 'driftwatch.verdicts-value', file: 'verdict-event.avsc' },
   // dead-letter.avsc describes the dw.* headers of driftwatch.dlq, whose value is the original bytes: not registered.
 ];
 

@@ -26,6 +26,8 @@ export interface ServiceDriver {
   /** host:port or URL users connect to. */
   address: string;
   port: number;
+  /** Every port it listens on (Kafka: clients and controller): free before it starts. */
+  ports?: readonly number[];
   /** Appears in the command line of the process we start (guards against recycled pids). */
   marker: string;
   /** e.g. "Apache Kafka 3.9.2 (KRaft)". */
@@ -36,6 +38,8 @@ export interface ServiceDriver {
   /** Writes config, formats storage: everything between installed and startable. Idempotent. */
   prepare(ctx: StackContext): Promise<void>;
   spawn(ctx: StackContext): DetachedProcess;
+  /** Once healthy after a start by us: one-time migrations (Redis: RDB → AOF). */
+  afterStart?(ctx: StackContext): Promise<void>;
   /** A quick check (a few seconds at most). */
   health(ctx: StackContext): Promise<Health>;
   startTimeoutMs: number;

@@ -1,18 +1,6 @@
-import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
-import { ModelSummary } from '../aggregate/index.ts';
 import type { AlertState } from '../evaluate/alert-machine.ts';
+import type { RedisClient } from './connection.ts';
 import type { KeyLayout } from './keys.ts';
-
-const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    dwClaimLeases(numKeys: number, ...args: (string | number)[]): Result<number[], Context>;
-    dwAlertTransitions(lease: string, alerts: string, outbox: string, ...args: string[]): Result<number, Context>;
-    dwAckOutbox(outbox: string, published: string, entry: string, idState: string, now: number, keepMs: number): Result<number, Context>;
-  }
-}
 
 export interface AlertChange {
   field: string;
@@ -24,20 +12,20 @@ export interface AlertChange {
 
 const PUBLISHED_MEMORY_MS = 7 * 86_400_000;
 
-/** Redis state of the evaluation loop: leases, alert states, the alert outbox, baselines. */
+/**
+ * Redis state of the evaluation loop: worker heartbeats, a lease per model (one evaluator each), and
+ * per model its alert states and alert outbox — all on the model's hash tag, so a model's transition
+ * is one fenced call on one master.
+ */
 export class EvaluationStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
-  ) {
-    redis.defineCommand('dwClaimLeases', { lua: script('claim-leases') });
-    redis.defineCommand('dwAlertTransitions', { numberOfKeys: 3, lua: script('alert-transitions') });
-    redis.defineCommand('dwAckOutbox', { numberOfKeys: 2, lua: script('ack-outbox') });
-  }
+  ) {}
 
   /** Records this worker as alive and returns how many workers are (for the fair share of leases). */
   async heartbeat(worker: string, now: number, ttlMs: number): Promise<number> {
-    const replies = await this.redis
+    const replies = await this.client
       .multi()
       .zadd(this.keys.workers(), now, worker)
       .zremrangebyscore(this.keys.workers(), '-inf', now - ttlMs)
@@ -48,65 +36,96 @@ export class EvaluationStore {
   }
 
   async leaveWorkers(worker: string, models: readonly string[]): Promise<void> {
-    await this.redis.zrem(this.keys.workers(), worker);
-    if (models.length === 0) return;
+    await this.client.zrem(this.keys.workers(), worker);
     // Give leases back at once so the others take over on their next tick, not after the TTL.
-    for (const model of models) {
-      await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, this.keys.lease(model), worker);
-    }
+    await Promise.all(models.map((model) => this.client.dwRenewLease(this.keys.model(model).lease, worker, 0)));
   }
 
+  /**
+   * This worker's evaluation leases for a tick: it renews what it holds up to its fair share, gives back
+   * what exceeds it (so a worker that joins gets work), and takes free leases until it holds its share.
+   * A dead worker's leases expire after the TTL and are taken by the others within a tick or two. Each
+   * step is one key (a cluster spreads them); the steps of a tick go out together.
+   */
   async claimLeases(worker: string, models: readonly string[], ttlMs: number, share: number): Promise<string[]> {
     if (models.length === 0) return [];
-    const held = await this.redis.dwClaimLeases(models.length, ...models.map((model) => this.keys.lease(model)), worker, ttlMs, share);
-    return held.map((index) => models[index - 1]!);
+    const leases = models.map((model) => this.keys.model(model).lease);
+    const holders = await Promise.all(leases.map((lease) => this.client.get(lease)));
+    const mine = models.flatMap((_, i) => (holders[i] === worker ? [i] : []));
+    const keep = mine.slice(0, share);
+    const release = mine.slice(share);
+    const [renewed] = await Promise.all([
+      Promise.all(keep.map((i) => this.client.dwRenewLease(leases[i]!, worker, ttlMs))),
+      Promise.all(release.map((i) => this.client.dwRenewLease(leases[i]!, worker, 0))),
+    ]);
+    const held = keep.filter((_, j) => renewed[j] === 1);
+    // Free ones, taken until the share is reached; a lost race (another worker took it first) costs nothing.
+    const free = models.flatMap((_, i) => (holders[i] === null ? [i] : []));
+    for (let start = 0; start < free.length && held.length < share; ) {
+      const wanted = free.slice(start, start + (share - held.length));
+      start += wanted.length;
+      const taken = await Promise.all(wanted.map((i) => this.client.set(leases[i]!, worker, 'PX', ttlMs, 'NX')));
+      wanted.forEach((i, j) => {
+        if (taken[j] === 'OK') held.push(i);
+      });
+    }
+    return held.sort((a, b) => a - b).map((i) => models[i]!);
   }
 
   async alertStates(model: string): Promise<Map<string, AlertState>> {
-    const fields = await this.redis.hgetall(this.keys.alerts(model));
+    const fields = await this.client.hgetall(this.keys.model(model).alerts);
     return new Map(Object.entries(fields).map(([field, json]) => [field, JSON.parse(json) as AlertState]));
   }
 
-  /** Applies a model's alert changes if the worker still holds its lease; false when it lost it. */
-  async writeAlertChanges(worker: string, model: string, changes: readonly AlertChange[]): Promise<boolean> {
-    if (changes.length === 0) return true;
+  /**
+   * Applies a model's alert changes if the worker still holds its lease, queuing their events in the
+   * model's outbox stamped with Redis's time. Returns the outbox entries as stored (one per change with
+   * an event, in order), or null when the worker lost the lease.
+   */
+  async writeAlertChanges(worker: string, model: string, changes: readonly AlertChange[]): Promise<string[] | null> {
+    if (changes.length === 0) return [];
+    const keys = this.keys.model(model);
     const args = changes.flatMap((change) => [change.field, change.state ? JSON.stringify(change.state) : '', change.event ?? '']);
-    const done = await this.redis.dwAlertTransitions(this.keys.lease(model), this.keys.alerts(model), this.keys.outbox(), worker, ...args);
-    return done === 1;
+    const stamp = await this.client.dwAlertTransitions(keys.lease, keys.alerts, keys.outbox, worker, ...args);
+    if (stamp === 0) return null;
+    return changes.flatMap((change) => (change.event ? [`${stamp}|${change.event}`] : []));
   }
 
-  /** The right to recover orphaned outbox entries: one worker at a time, renewed while it holds it. */
-  async claimOutbox(worker: string, ttlMs: number): Promise<boolean> {
-    const held = await this.redis.dwClaimLeases(1, this.keys.lease('__outbox__'), worker, ttlMs, 1);
-    return held.length === 1;
+  /** Alert events of a model written with their state and not yet acknowledged by Kafka (entries as stored). */
+  async outbox(model: string): Promise<string[]> {
+    return this.client.lrange(this.keys.model(model).outbox, 0, -1);
   }
 
-  async outbox(): Promise<string[]> {
-    return this.redis.lrange(this.keys.outbox(), 0, -1);
+  /**
+   * Outbox entries queued at least `minAgeMs` ago by Redis's clock: a stopped worker's leftovers, to be
+   * published by this worker only if it holds the model's lease (else none).
+   */
+  async orphans(worker: string, model: string, minAgeMs: number): Promise<string[]> {
+    const keys = this.keys.model(model);
+    return this.client.dwOutboxOrphans(keys.lease, keys.outbox, worker, minAgeMs);
   }
 
-  async ackOutbox(entry: string, idState: string, now: number): Promise<void> {
-    await this.redis.dwAckOutbox(this.keys.outbox(), this.keys.published(), entry, idState, now, PUBLISHED_MEMORY_MS);
+  /** Keeps the model's lease while a long step (a publish to a stalled broker) holds the tick. */
+  async renewLease(worker: string, model: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.dwRenewLease(this.keys.model(model).lease, worker, ttlMs)) === 1;
   }
 
-  async isPublished(idState: string): Promise<boolean> {
-    return (await this.redis.zscore(this.keys.published(), idState)) !== null;
+  /** Sets a model's alert state back to what the alerts topic says (restore-alert.lua); true when it changed. */
+  async restoreAlert(model: string, alert: { field: string; incident: string; lastState: 'firing' | 'resolved'; firing: AlertState }, now: number): Promise<boolean> {
+    const keys = this.keys.model(model);
+    return (await this.client.dwRestoreAlert(keys.alerts, keys.published, alert.field, alert.incident, alert.lastState, JSON.stringify(alert.firing), now)) === 1;
   }
 
-  async dropOutboxEntry(entry: string): Promise<void> {
-    await this.redis.lrem(this.keys.outbox(), 1, entry);
+  async ackOutbox(model: string, entry: string, idState: string, now: number): Promise<void> {
+    const keys = this.keys.model(model);
+    await this.client.dwAckOutbox(keys.outbox, keys.published, entry, idState, now, PUBLISHED_MEMORY_MS);
   }
 
-  async baseline(model: string): Promise<ModelSummary | null> {
-    const bytes = await this.redis.getBuffer(this.keys.baseline(model));
-    return bytes ? ModelSummary.decode(bytes) : null;
+  async isPublished(model: string, idState: string): Promise<boolean> {
+    return (await this.client.zscore(this.keys.model(model).published, idState)) !== null;
   }
 
-  async saveBaseline(model: string, summary: ModelSummary, meta: { predictor: string; model: string }): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.keys.baseline(model), summary.encode())
-      .hsetnx(this.keys.models(), model, JSON.stringify({ ...meta, role: 'primary' }))
-      .exec();
+  async dropOutboxEntry(model: string, entry: string): Promise<void> {
+    await this.client.lrem(this.keys.model(model).outbox, 1, entry);
   }
 }

@@ -1,101 +1,142 @@
 /**
- * The Redis key layout, in one place. Every key of a topology shares the hash tag `{prefix}`, so one
- * Lua call may touch any of them on Redis Cluster too (they all live in one slot).
+ * The Redis key layout, in one place. Keys carry a hash tag (the part in braces) that decides their
+ * Redis Cluster slot, and every Lua call touches keys of one tag only, so the same layout runs on a
+ * single node and on a cluster, where the state spreads over every master:
  *
- *   {p}:models                       HASH  modelKey → JSON {predictor, model, role, first_seen}
- *   {p}:features:<modelKey>          HASH  feature → "1": the monitored features (capped in Lua)
- *   {p}:totals:<modelKey>            HASH  n, err, f:<feature> — exact counts since monitoring began
- *   {p}:b:<res>:<modelKey>:<start>   LIST  encoded ModelSummary deltas of one bucket (TTL = keep)
- *   {p}:wm                           HASH  <topic>/<partition> → last offset applied (exactly once)
- *   {p}:dlq                          HASH  error code → dead-lettered events
- *   {p}:overflow                     HASH  models | features → events or values over the caps
- *   {p}:baseline:<modelKey>          STRING encoded ModelSummary of the training data
- *   {p}:lease:<modelKey>             STRING worker id holding the model's evaluation lease (PX TTL)
- *   {p}:workers                      ZSET  worker id → last heartbeat (ms)
- *   {p}:alerts:<modelKey>            HASH  rule|feature → JSON alert state (pending or firing)
- *   {p}:outbox                       LIST  alert events written with their state, not yet on Kafka
- *   {p}:published                    ZSET  id:state of alert events Kafka acknowledged → time
- *   {p}:join:<slot>:<shard>          HASH  prediction id → join record (model, sent_at, prediction, scores), "L" once
- *                                          labeled; per sent_at slot and id shard (expires with its slot: join-slots.ts)
- *   {p}:perf:<res>:<modelKey>:<start> LIST encoded PerformanceSummary deltas of one prediction-time bucket (TTL = keep)
- *   {p}:labels                       HASH  label outcome (joined, duplicate, pending, unknown, expired, not_sampled) → labels
- *   {p}:pending                      ZSET  labels waiting for their prediction (JSON) → arrival time (ms)
+ * Per model, tag {p|m|<modelKey>} — everything ingest and evaluation do to one model is one slot:
+ *   :features                 HASH  feature → "1": the monitored features (capped in Lua)
+ *   :totals                   HASH  n, err, lab, f:<feature>, of (features refused) — exact since monitoring began;
+ *                                   r:<role> → the latest sent_at seen with that role (the model's role now: the latest)
+ *   :b:<res>:<start>          LIST  encoded ModelSummary deltas of one bucket, res = recent|fine|coarse (TTL = keep)
+ *   :perf:<res>:<start>       LIST  encoded PerformanceSummary deltas of one prediction-time bucket (TTL = keep)
+ *   :wm                       HASH  <topic>/<partition> → last offset written for this model (exactly once);
+ *                                   l:<topic>/<partition> → last label journal entry applied to it
+ *   :baseline                 STRING encoded ModelSummary of the training data
+ *   :lease                    STRING worker id holding the model's evaluation lease (PX TTL)
+ *   :alerts                   HASH  rule|feature → JSON alert state (pending or firing)
+ *   :outbox                   LIST  alert events written with their state, not yet on Kafka
+ *   :published                ZSET  id:state of alert events Kafka acknowledged → time
+ *   :pairs:<res>:<start>      LIST  encoded PairSummary deltas (a shadow's predictions paired with its primary's) (TTL = keep)
+ *   :comparison               STRING JSON state of the candidate's comparison with its baseline (TTL: coarse keep)
+ *   :verdict                  HASH  event (the verdict event JSON), published_at — the audit record and outbox (TTL: audit_ttl)
+ * Per source partition, tag {p|p|<topic>/<partition>}:
+ *   :state                    HASH  wm (last offset applied), seq (label commits), dlq:<code>, overflow:<kind>, label:<outcome>
+ *   :pending                  ZSET  labels waiting for their prediction (JSON) → arrival time (ms)
+ *   :journal                  HASH  seq → a committed label write not yet applied to every model
+ * Per join shard, tag {p|j|<shard>}:
+ *   :join:<slot>              HASH  prediction id → join record, or "L" + label source hash + record once claimed;
+ *                                   per sent_at slot (expires with its slot: join/slots.ts)
+ * Per pair shard, tag {p|q|<shard>}:
+ *   :pair:<slot>              HASH  predictor NUL request id → MessagePack entries of the predictions of that request
+ *                                   (pair-requests.lua); per sent_at slot, expiring with it
+ * Global, tag {p}:
+ *   :models                   HASH  modelKey → JSON {predictor, model, role}
+ *   :workers                  ZSET  worker id → last heartbeat (ms)
+ *   :partitions               SET   <topic>/<partition> of every source partition written (their counters add up in status)
+ *   :generation               STRING a random id set once: another one (or none) means the dataset was lost or replaced
  */
 export type Resolution = 'recent' | 'fine' | 'coarse';
 
-/** Key parts are percent-encoded where they would break the layout (":", "/", "{", "}", "%"). */
-export function escapeKeyPart(part: string): string {
-  return part.replace(/[%:/{}\s]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export interface ModelKeys {
+  tag: string;
+  features: string;
+  totals: string;
+  watermarks: string;
+  baseline: string;
+  lease: string;
+  alerts: string;
+  outbox: string;
+  published: string;
+  comparison: string;
+  verdict: string;
+  bucket(resolution: Resolution, start: number): string;
+  performance(resolution: Resolution, start: number): string;
+  pairs(resolution: Resolution, start: number): string;
 }
 
-export function unescapeKeyPart(part: string): string {
-  return decodeURIComponent(part);
-}
-
-export function modelKey(predictor: string, model: string): string {
-  return `${escapeKeyPart(predictor)}/${escapeKeyPart(model)}`;
+export interface PartitionKeys {
+  tag: string;
+  state: string;
+  pending: string;
+  journal: string;
 }
 
 export class KeyLayout {
+  /** The global tag, `{prefix}`. */
   readonly root: string;
 
-  constructor(prefix: string) {
+  constructor(readonly prefix: string) {
     this.root = `{${prefix}}`;
   }
 
   models(): string {
     return `${this.root}:models`;
   }
-  features(model: string): string {
-    return `${this.root}:features:${model}`;
-  }
-  totals(model: string): string {
-    return `${this.root}:totals:${model}`;
-  }
-  bucket(resolution: Resolution, model: string, start: number): string {
-    return `${this.root}:b:${resolution}:${model}:${start}`;
-  }
-  watermarks(): string {
-    return `${this.root}:wm`;
-  }
-  deadLetters(): string {
-    return `${this.root}:dlq`;
-  }
-  overflow(): string {
-    return `${this.root}:overflow`;
-  }
-  baseline(model: string): string {
-    return `${this.root}:baseline:${model}`;
-  }
-  lease(model: string): string {
-    return `${this.root}:lease:${model}`;
-  }
   workers(): string {
     return `${this.root}:workers`;
   }
-  alerts(model: string): string {
-    return `${this.root}:alerts:${model}`;
+  partitions(): string {
+    return `${this.root}:partitions`;
   }
-  outbox(): string {
-    return `${this.root}:outbox`;
+  generation(): string {
+    return `${this.root}:generation`;
   }
-  published(): string {
-    return `${this.root}:published`;
+
+  model(model: string): ModelKeys {
+    const tag = `{${this.prefix}|m|${model}}`;
+    return {
+      tag,
+      features: `${tag}:features`,
+      totals: `${tag}:totals`,
+      watermarks: `${tag}:wm`,
+      baseline: `${tag}:baseline`,
+      lease: `${tag}:lease`,
+      alerts: `${tag}:alerts`,
+      outbox: `${tag}:outbox`,
+      published: `${tag}:published`,
+      comparison: `${tag}:comparison`,
+      verdict: `${tag}:verdict`,
+      bucket: (resolution, start) => `${tag}:b:${resolution}:${start}`,
+      performance: (resolution, start) => `${tag}:perf:${resolution}:${start}`,
+      pairs: (resolution, start) => `${tag}:pairs:${resolution}:${start}`,
+    };
+  }
+
+  partition(topic: string, partition: number): PartitionKeys {
+    const tag = `{${this.prefix}|p|${partitionName(topic, partition)}}`;
+    return { tag, state: `${tag}:state`, pending: `${tag}:pending`, journal: `${tag}:journal` };
+  }
+
+  joinShardTag(shard: number): string {
+    return `{${this.prefix}|j|${shard}}`;
   }
   joinSlot(slot: number, shard: number): string {
-    return `${this.root}:join:${slot}:${shard}`;
+    return `${this.joinShardTag(shard)}:join:${slot}`;
   }
-  performanceBucket(resolution: Resolution, model: string, start: number): string {
-    return `${this.root}:perf:${resolution}:${model}:${start}`;
+
+  pairShardTag(shard: number): string {
+    return `{${this.prefix}|q|${shard}}`;
   }
-  labelOutcomes(): string {
-    return `${this.root}:labels`;
+  pairSlot(slot: number, shard: number): string {
+    return `${this.pairShardTag(shard)}:pair:${slot}`;
   }
-  pendingLabels(): string {
-    return `${this.root}:pending`;
+
+  /** SCAN patterns that find every key of this prefix and of no other. */
+  patterns(): string[] {
+    return [`${escapeGlob(this.root)}*`, `${escapeGlob(`{${this.prefix}|`)}*`];
   }
 }
 
-export function watermarkField(topic: string, partition: number): string {
+/** The tag of a key: what Redis Cluster hashes to pick its slot. */
+export function tagOf(key: string): string {
+  return key.slice(0, key.indexOf('}') + 1);
+}
+
+export const isPerformanceList = (key: string): boolean => key.includes('}:perf:');
+export const isPairList = (key: string): boolean => key.includes('}:pairs:');
+
+export function partitionName(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }
+
+const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);

@@ -29,14 +29,36 @@ export function createIngestMetrics(registry: Registry) {
     }),
     overflow: new Counter({
       name: 'driftwatch_overflow_total',
-      help: 'Values not monitored because a cap was reached, by kind (model_events, features).',
+      help: 'Values not monitored because a cap was reached, by kind: model_events (caps.models, across the fleet), features (caps.features_per_model), schema_ids (writer schemas dropped from the bounded cache).',
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
     consumerLag: new Gauge({
       name: 'driftwatch_consumer_lag_messages',
-      help: 'Messages behind the partition high watermark after the last batch.',
+      help: "Messages between the group's committed offset and the log end, per partition this worker owns, read from the broker every few seconds (it rises during a stall).",
       labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: 'driftwatch_ingest_failures_total',
+      help: 'Failed tries of a batch (retried with backoff, never skipped), by reason: redis_out_of_memory, redis_timeout, redis_unavailable, redis_error, kafka, registry, other.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    stalledPartitions: new Gauge({
+      name: 'driftwatch_ingest_stalled_partitions',
+      help: 'Partitions whose batch is failing and being retried now.',
+      registers: [registry],
+    }),
+    stateRegressions: new Counter({
+      name: 'driftwatch_state_regressions_total',
+      help: 'Partitions found with their Redis state behind Kafka (kind: generation = the dataset was lost or replaced, behind = watermark behind the committed offset, missing = no watermark); each is replayed from Kafka.',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    stateRebuilding: new Gauge({
+      name: 'driftwatch_state_rebuilding_partitions',
+      help: 'Partitions being replayed from Kafka after a state regression (the worker is not ready meanwhile).',
       registers: [registry],
     }),
     flushDuration: new Histogram({
@@ -87,6 +109,8 @@ interface EvaluatedModel {
   key: string;
   predictor: string;
   model: string;
+  /** The model's role now (primary, shadow, canary): a label on every per-model series. */
+  role: string;
 }
 
 interface EvaluationSnapshot {
@@ -118,7 +142,7 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
     labelNames: ['state', 'severity'] as const,
     registers: [registry],
   });
-  const modelLabels = ['predictor', 'model'] as const;
+  const modelLabels = ['predictor', 'model', 'role'] as const;
   const windowEvents = new Gauge({ name: 'driftwatch_model_window_events', help: 'Events in the current window.', labelNames: modelLabels, registers: [registry] });
   const errorRatio = new Gauge({ name: 'driftwatch_model_error_ratio', help: 'Failed requests / requests in the current window.', labelNames: modelLabels, registers: [registry] });
   const latency = new Gauge({
@@ -154,7 +178,7 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
   const forget = (key: string) => {
     const previous = exported.get(key);
     if (!previous) return;
-    const labels = { predictor: previous.model.predictor, model: previous.model.model };
+    const labels = { predictor: previous.model.predictor, model: previous.model.model, role: previous.model.role };
     for (const gauge of [windowEvents, errorRatio, maxPsi, drifted]) gauge.remove(labels);
     for (const quantile of ['0.5', '0.9', '0.95', '0.99']) latency.remove({ ...labels, quantile });
     for (const metric of PERFORMANCE_GAUGE_STATISTICS) performance.remove({ ...labels, metric });
@@ -175,7 +199,7 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
     },
     record(model: EvaluatedModel, result: EvaluationSnapshot) {
       forget(model.key);
-      const labels = { predictor: model.predictor, model: model.model };
+      const labels = { predictor: model.predictor, model: model.model, role: model.role };
       const values = result.model[0]?.values ?? {};
       windowEvents.set(labels, values['count'] ?? 0);
       if (values['error_rate'] !== undefined) errorRatio.set(labels, values['error_rate']);
@@ -221,3 +245,119 @@ export function createEvaluationMetrics(registry: Registry, featureSeriesCap: nu
 }
 
 export type EvaluationMetrics = ReturnType<typeof createEvaluationMetrics>;
+
+interface ComparedModel {
+  key: string;
+  predictor: string;
+  model: string;
+  role: string;
+}
+
+interface ComparisonSnapshot {
+  baseline: string;
+  state: string;
+  statistics: Partial<Record<string, { value: number; lower?: number; upper?: number }>>;
+  eta: { towards: string; seconds: number } | null;
+  samples: { candidate: { predictions: number; labeled: number; pairs: number }; baseline: { predictions: number; labeled: number } };
+}
+
+const COMPARISON_STATES = ['running', 'rollback', 'promote', 'expired', 'no_baseline'] as const;
+
+/**
+ * Shadow/canary comparison metrics, exported by the worker that evaluates the candidate (its lease
+ * holder) only; series of candidates that moved to another worker are removed. Labels are bounded by
+ * the candidates (the model cap) and the fixed lists of statistics and states.
+ */
+export function createComparisonMetrics(registry: Registry) {
+  const labels = ['predictor', 'candidate', 'baseline', 'role'] as const;
+  const state = new Gauge({
+    name: 'driftwatch_comparison_state',
+    help: `1 for the comparison's state (${COMPARISON_STATES.join(', ')}), 0 for the others.`,
+    labelNames: [...labels, 'state'] as const,
+    registers: [registry],
+  });
+  const samples = new Gauge({
+    name: 'driftwatch_comparison_samples',
+    help: 'Samples a comparison rests on since it started, by side (candidate, baseline) and kind (predictions, labeled, pairs).',
+    labelNames: [...labels, 'side', 'kind'] as const,
+    registers: [registry],
+  });
+  const estimate = new Gauge({
+    name: 'driftwatch_comparison_estimate',
+    help: 'Candidate vs baseline statistics (differences candidate − baseline, ratios candidate / baseline, agreement), by statistic.',
+    labelNames: [...labels, 'statistic'] as const,
+    registers: [registry],
+  });
+  const bound = new Gauge({
+    name: 'driftwatch_comparison_bound',
+    help: 'Lower and upper bounds of the always-valid confidence sequences of the sequential statistics.',
+    labelNames: [...labels, 'statistic', 'bound'] as const,
+    registers: [registry],
+  });
+  const eta = new Gauge({
+    name: 'driftwatch_comparison_decision_eta_seconds',
+    help: 'At the current estimate and sample rate, when the decision metric would decide, by direction (promote, rollback).',
+    labelNames: [...labels, 'towards'] as const,
+    registers: [registry],
+  });
+  const verdicts = new Counter({ name: 'driftwatch_verdicts_total', help: 'Verdict events published to Kafka by this worker, by decision.', labelNames: ['decision'] as const, registers: [registry] });
+
+  const exported = new Map<string, { labels: Record<(typeof labels)[number], string>; statistics: string[]; bounds: string[]; towards: string | null }>();
+  const forget = (key: string) => {
+    const previous = exported.get(key);
+    if (!previous) return;
+    for (const s of COMPARISON_STATES) state.remove({ ...previous.labels, state: s });
+    for (const side of ['candidate', 'baseline']) for (const kind of ['predictions', 'labeled', 'pairs']) samples.remove({ ...previous.labels, side, kind });
+    for (const statistic of previous.statistics) estimate.remove({ ...previous.labels, statistic });
+    for (const statistic of previous.bounds) for (const b of ['lower', 'upper']) bound.remove({ ...previous.labels, statistic, bound: b });
+    if (previous.towards) eta.remove({ ...previous.labels, towards: previous.towards });
+    exported.delete(key);
+  };
+  const setState = (model: ComparedModel, baseline: string, current: string) => {
+    forget(model.key);
+    const base = { predictor: model.predictor, candidate: model.model, baseline, role: model.role };
+    for (const s of COMPARISON_STATES) state.set({ ...base, state: s }, s === current ? 1 : 0);
+    const entry = { labels: base, statistics: [] as string[], bounds: [] as string[], towards: null as string | null };
+    exported.set(model.key, entry);
+    return entry;
+  };
+
+  return {
+    verdicts,
+    /** Keeps only these candidates exported. */
+    retain(keys: ReadonlySet<string>) {
+      for (const key of [...exported.keys()]) if (!keys.has(key)) forget(key);
+    },
+    record(model: ComparedModel, snapshot: ComparisonSnapshot) {
+      const entry = setState(model, snapshot.baseline, snapshot.state);
+      const base = entry.labels;
+      for (const side of ['candidate', 'baseline'] as const) {
+        const counts = snapshot.samples[side] as Record<string, number>;
+        for (const [kind, value] of Object.entries(counts)) samples.set({ ...base, side, kind }, value);
+      }
+      for (const [statistic, reading] of Object.entries(snapshot.statistics)) {
+        if (!reading || !Number.isFinite(reading.value)) continue;
+        estimate.set({ ...base, statistic }, reading.value);
+        entry.statistics.push(statistic);
+        if (reading.lower !== undefined && Number.isFinite(reading.lower) && reading.upper !== undefined && Number.isFinite(reading.upper)) {
+          bound.set({ ...base, statistic, bound: 'lower' }, reading.lower);
+          bound.set({ ...base, statistic, bound: 'upper' }, reading.upper);
+          entry.bounds.push(statistic);
+        }
+      }
+      if (snapshot.eta) {
+        eta.set({ ...base, towards: snapshot.eta.towards }, snapshot.eta.seconds);
+        entry.towards = snapshot.eta.towards;
+      }
+    },
+    /** A candidate with a verdict: its state only. */
+    decided(model: ComparedModel, verdict: { baseline_model_id: string; decision: string }) {
+      setState(model, verdict.baseline_model_id, verdict.decision);
+    },
+    noBaseline(model: ComparedModel) {
+      setState(model, '', 'no_baseline');
+    },
+  };
+}
+
+export type ComparisonMetrics = ReturnType<typeof createComparisonMetrics>;

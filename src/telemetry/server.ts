@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { scrubSecrets } from './redact.ts';
 
 export interface TelemetryServer {
   port: number;
@@ -18,7 +19,8 @@ export async function startTelemetryServer(
         .metrics()
         .then((body) => {
           response.writeHead(200, { 'content-type': registry.contentType });
-          response.end(body);
+          // No metric should hold a secret; scrubbing makes it certain for a few substring scans per scrape.
+          response.end(scrubSecrets(body));
         })
         .catch((error: unknown) => {
           response.writeHead(500).end(String(error));

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { collectAlerts } from '../helpers/alerts.ts';
-import { testKafka, waitFor } from '../helpers/stack.ts';
+import { collectAlerts, testKafka, waitFor } from '../kit/index.ts';
 
 describe('npm run demo', () => {
   it('shows a firing alert for the drifted feature within 2 minutes of start, then its resolution', async () => {

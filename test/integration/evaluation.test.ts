@@ -1,70 +1,68 @@
-import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { parseTopology } from '../../src/config/topology.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { modelKey } from '../../src/aggregate/index.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
-import { storeOptions, startWorker, type Worker } from '../../src/pipeline.ts';
+import { startWorker, type Worker } from '../../src/pipeline.ts';
 import { parseDriftStep } from '../../src/produce/drift-spec.ts';
 import { produceTraffic } from '../../src/produce/producer.ts';
 import { DEFAULT_TRAFFIC, type TrafficSpec } from '../../src/produce/traffic.ts';
-import { modelKey, RedisStateStore } from '../../src/state/index.ts';
+import { openTopologyState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
-import { collectAlerts, loadGeneratedBaselines } from '../helpers/alerts.ts';
-import { BROKERS, createTopics, REDIS_URL, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
-import { WorkerProcesses, writeTopology } from '../helpers/workers.ts';
+import {
+  collectAlerts,
+  createTestTopics,
+  ENDPOINTS,
+  loadGeneratedBaselines,
+  rawRedis,
+  STATE_MODES,
+  testKafka,
+  testNames,
+  testTopology,
+  testTopologyDocument,
+  waitFor,
+  WorkerProcesses,
+  writeTopology,
+  type StateMode,
+} from '../kit/index.ts';
 
 const kafka = testKafka();
-const redis = new Redis(REDIS_URL);
 const cleanups: (() => Promise<unknown>)[] = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
-afterAll(async () => {
-  await redis.quit();
-});
 
 /** Topics, prefix and topology of one test. */
-async function setup(name: string, overrides: Record<string, unknown>) {
-  const suffix = uniqueName(name);
-  const topics = { predictions: `predictions-${suffix}`, alerts: `alerts-${suffix}`, dlq: `dlq-${suffix}` };
-  const prefix = `test:${suffix}`;
+async function setup(mode: StateMode, name: string, sections: Record<string, Record<string, unknown>>) {
+  const names = testNames(`${name}-${mode}`);
+  const { topics } = names;
   const admin: Admin = kafka.admin();
   await admin.connect();
-  await createTopics(admin, [
-    { topic: topics.predictions, numPartitions: 3 },
-    { topic: topics.alerts, numPartitions: 1 },
-    { topic: topics.dlq, numPartitions: 1 },
-  ]);
+  await createTestTopics(admin, topics, 3);
+  const all = { ...sections, sources: { start_from: 'earliest', session_timeout: '6s', ...sections['sources'] } };
+  const document = testTopologyDocument(names, mode, all);
+  const topology = testTopology(names, mode, all);
+  const state = openTopologyState(topology);
   cleanups.push(async () => {
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect();
-    const keys = await redis.keys(`{${prefix}}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await state.admin.purge();
+    await state.close();
   });
-  const document = {
-    sources: { brokers: BROKERS, group_id: `group-${suffix}`, registry_url: REGISTRY_URL, predictions: { topics: [topics.predictions] }, start_from: 'earliest', session_timeout: '6s' },
-    state: { redis_url: REDIS_URL, key_prefix: prefix },
-    sinks: { alerts_topic: topics.alerts, dlq_topic: topics.dlq, metrics: { port: 0, host: '127.0.0.1' } },
-    ...overrides,
-  };
-  const topology = parseTopology(document);
-  const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
-  cleanups.push(() => store.close());
   const alerts = await collectAlerts(kafka, topics.alerts);
   cleanups.push(alerts.stop);
-  return { topics, prefix, document, topology, store, alerts: alerts.events };
+  return { names, topics, document, topology, state, alerts: alerts.events };
 }
 
 const summarize = (events: AlertEvent[]) => events.map((event) => `${event.state}:${event.rule}:${event.feature ?? ''}`);
 
-describe('evaluation: alerts from drift and health, exactly once', () => {
+describe.each(STATE_MODES)('evaluation (%s Redis): alerts from drift and health, exactly once', (mode) => {
   it('a 1σ shift at 100 events/s fires once within 60 s for that feature only, and resolves once after, across a killed worker', async () => {
     // Default windows and rules (1-minute buckets and window, built-in rules); a 5 s tick.
-    const { topics, prefix, document, store, alerts } = await setup('eval-shift', { evaluation: { tick: '5s', lease: '12s' } });
+    const { topics, document, state, alerts } = await setup(mode, 'eval-shift', { evaluation: { tick: '5s', lease: '12s' } });
     const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 7, models: 1, drift: [] };
-    await loadGeneratedBaselines(store, spec, 20_000);
+    await loadGeneratedBaselines(state, spec, 20_000);
     const workers = new WorkerProcesses();
     cleanups.push(async () => workers.killAll());
     const topologyFile = writeTopology(document);
@@ -76,8 +74,8 @@ describe('evaluation: alerts from drift and health, exactly once', () => {
     const stopProducing = new AbortController();
     const producing = produceTraffic({
       signal: stopProducing.signal,
-      brokers: BROKERS,
-      registryUrl: REGISTRY_URL,
+      brokers: ENDPOINTS.brokers,
+      registryUrl: ENDPOINTS.registryUrl,
       topic: topics.predictions,
       encoding: 'mixed',
       rate: 100,
@@ -96,7 +94,9 @@ describe('evaluation: alerts from drift and health, exactly once', () => {
     expect(firing.summary).toContain('feature "n3" of eta/eta-v1');
 
     // Kill -9 the worker that evaluates the model, in the middle of the incident.
-    const owner = await redis.get(`{${prefix}}:lease:${modelKey('eta', 'eta-v1')}`);
+    const raw = rawRedis(mode);
+    const owner = await raw.get(state.keys.model(modelKey('eta', 'eta-v1')).lease);
+    await raw.quit();
     const victim = workers.all[['w1', 'w2', 'w3'].indexOf(owner ?? '')];
     expect(victim).toBeDefined();
     victim!.kill('SIGKILL');
@@ -111,19 +111,24 @@ describe('evaluation: alerts from drift and health, exactly once', () => {
   }, 330_000);
 
   it('a category share doubling, a missing-rate jump, a latency jump and an error-rate jump each raise their alert', async () => {
-    const { topics, document, topology, store, alerts } = await setup('eval-kinds', {
+    const { topics, names, state, alerts } = await setup(mode, 'eval-kinds', {
       windows: { current: [{ name: '15s', duration: '15s' }] },
       evaluation: { tick: '1s' },
+      state: { retention: { fine: { bucket: '5s', keep: '1h' } } },
     });
-    void document;
     const spec: TrafficSpec = { ...DEFAULT_TRAFFIC, seed: 11, models: 1, drift: [] };
-    await loadGeneratedBaselines(store, spec, 20_000);
-    const fast = parseTopology({ ...document, state: { redis_url: REDIS_URL, key_prefix: topology.state.key_prefix, retention: { fine: { bucket: '5s', keep: '1h' } } } });
+    await loadGeneratedBaselines(state, spec, 20_000);
+    const fast = testTopology(names, mode, {
+      windows: { current: [{ name: '15s', duration: '15s' }] },
+      evaluation: { tick: '1s' },
+      state: { retention: { fine: { bucket: '5s', keep: '1h' } } },
+      sources: { start_from: 'earliest', session_timeout: '6s' },
+    });
     const worker: Worker = await startWorker({ topology: fast, logger: createLogger('test', 'warn'), registry: createRegistry(false), workerId: 'solo' });
     cleanups.push(() => worker.stop());
     await produceTraffic({
-      brokers: BROKERS,
-      registryUrl: REGISTRY_URL,
+      brokers: ENDPOINTS.brokers,
+      registryUrl: ENDPOINTS.registryUrl,
       topic: topics.predictions,
       encoding: 'avro',
       rate: 200,

@@ -1,21 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTopology } from '../../src/config/topology.ts';
 import { confluentHeader } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
-import { storeOptions } from '../../src/pipeline.ts';
 import { encodeAvro, encodeJson, predictionType } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator } from '../../src/produce/traffic.ts';
 import { buildStatus } from '../../src/report/status.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
-import { EvaluationStore } from '../../src/state/evaluation-store.ts';
-import { RedisStateStore } from '../../src/state/index.ts';
-import { WorkerProcesses, writeTopology } from '../helpers/workers.ts';
-import { BROKERS, createTopics, groupLag, REDIS_URL, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
+import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts';
+import { createTestTopics, groupLag, schemaIdFor, STATE_MODES, testKafka, testNames, testTopology, testTopologyDocument, uniqueName, waitFor, WorkerProcesses, writeTopology } from '../kit/index.ts';
 
 const TOTAL_VALID = 100_000;
 const CHUNKS = 20;
@@ -27,52 +21,41 @@ interface Truth {
   n0: number[];
 }
 
-describe('ingest: stateless workers, exactly-once counts in Redis', () => {
-  const suffix = uniqueName('ingest');
-  const topic = `predictions-${suffix}`;
-  const dlqTopic = `dlq-${suffix}`;
-  const groupId = `group-${suffix}`;
-  const prefix = `test:${suffix}`;
+describe.each(STATE_MODES)('ingest (%s Redis): stateless workers, exactly-once counts', (mode) => {
+  const names = testNames(`ingest-${mode}`);
+  const { predictions: topic, dlq: dlqTopic } = names.topics;
+  const groupId = names.group;
+  const sections = { sources: { start_from: 'earliest', session_timeout: '6s' } };
   const kafka = testKafka();
   const workers = new WorkerProcesses();
   let admin: Admin;
   let producer: Producer;
-  let redis: Redis;
+  let state: SummaryState;
 
   let topologyFile: string;
   const startWorker = (id: string) => workers.start(topologyFile, id);
 
   beforeAll(async () => {
-    topologyFile = writeTopology({
-      sources: { brokers: BROKERS, group_id: groupId, registry_url: REGISTRY_URL, predictions: { topics: [topic] }, start_from: 'earliest', session_timeout: '6s' },
-      state: { redis_url: REDIS_URL, key_prefix: prefix },
-      sinks: { dlq_topic: dlqTopic, alerts_topic: `alerts-${suffix}`, metrics: { port: 0, host: '127.0.0.1' } },
-    });
+    topologyFile = writeTopology(testTopologyDocument(names, mode, sections));
     admin = kafka.admin();
     await admin.connect();
-    await createTopics(admin, [
-      { topic, numPartitions: 3 },
-      { topic: dlqTopic, numPartitions: 1 },
-      { topic: `alerts-${suffix}`, numPartitions: 1 },
-    ]);
+    await createTestTopics(admin, names.topics, 3);
     producer = kafka.producer();
     await producer.connect();
-    redis = new Redis(REDIS_URL);
+    state = openTopologyState(testTopology(names, mode, sections));
   });
 
   afterAll(async () => {
     workers.killAll();
     await producer?.disconnect();
-    await admin?.deleteTopics({ topics: [topic, dlqTopic, `alerts-${suffix}`] }).catch(() => undefined);
+    await admin?.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
     await admin?.disconnect();
-    const keys = await redis.keys(`{${prefix}}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await state?.admin.purge();
+    await state?.close();
   });
 
   it('counts every valid event exactly once across a kill -9, and dead-letters every invalid one with its reason', async () => {
-    const registry = new SchemaRegistry({ host: REGISTRY_URL });
-    const schemaId = await registry.getLatestSchemaId('predictions-value');
+    const schemaId = await schemaIdFor(names.topics.predictions);
     const type = predictionType();
     const generator = new TrafficGenerator({ ...DEFAULT_TRAFFIC, seed: 42, models: 4, missingRate: 0.03, defaultRate: 0.05 });
     const truth: Truth = { perModel: new Map(), nulls: new Map(), defaults: new Map(), n0: [] };
@@ -116,8 +99,8 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
         // Mid-stream, once both workers are writing state: one dies without a chance to flush or
         // commit, and a new one joins.
         await waitFor('state to be written', async () => {
-          const totals = await Promise.all((await redis.hkeys(`{${prefix}}:models`)).map((key) => redis.hget(`{${prefix}}:totals:${key}`, 'n')));
-          return totals.reduce((sum, n) => sum + Number(n ?? 0), 0) >= 4 * perChunk ? true : undefined;
+          const totals = await Promise.all((await state.windows.models()).map((model) => state.windows.totals(model.key)));
+          return totals.reduce((sum, total) => sum + total.count, 0) >= 4 * perChunk ? true : undefined;
         });
         workers.all[0]!.kill('SIGKILL');
         startWorker('w3');
@@ -127,11 +110,9 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
 
     await waitFor('the group to catch up', async () => ((await groupLag(admin, groupId, topic)) === 0 ? true : undefined), 120_000, 500);
 
-    const topology = parseTopology({ state: { key_prefix: prefix } });
-    const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
-    try {
-      const reader = new ModelReader(store, new EvaluationStore(store.redis, store.keys), topology, { cacheReferences: false });
-      const status = await buildStatus(store, reader, Date.now() + 1, { name: '30m', duration: 30 * 60_000 });
+    {
+      const reader = new ModelReader(state, testTopology(names, mode, sections), { cacheReferences: false });
+      const status = await buildStatus(state, reader, Date.now() + 1, { name: '30m', duration: 30 * 60_000 });
       expect(status.models.map((m) => m.model_id).sort()).toEqual([...truth.perModel.keys()].sort());
       let modelsTotal = 0;
       for (const model of status.models) {
@@ -175,8 +156,6 @@ describe('ingest: stateless workers, exactly-once counts in Redis', () => {
       expect(status.dead_letters).toEqual(
         invalid.reduce<Record<string, number>>((counts, { code }) => ({ ...counts, [code]: (counts[code] ?? 0) + 1 }), {}),
       );
-    } finally {
-      await store.close();
     }
 
     // Every invalid message is on the DLQ with its original bytes, headers and reason.

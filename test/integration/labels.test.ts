@@ -1,25 +1,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import type { Admin, Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { inJoinSample, type LabeledPrediction } from '../../src/aggregate/index.ts';
-import { parseTopology, type Topology } from '../../src/config/topology.ts';
+import type { LabeledPrediction } from '../../src/aggregate/index.ts';
+import { inJoinSample } from '../../src/join/index.ts';
+import type { Topology } from '../../src/config/topology.ts';
 import type { LabelEvent, PredictionEvent } from '../../src/events.ts';
 import type { AlertEvent } from '../../src/evaluate/alert-event.ts';
-import { startWorker, storeOptions, type Worker } from '../../src/pipeline.ts';
+import { startWorker, type Worker } from '../../src/pipeline.ts';
 import { encodeAvro, encodeJson, predictionType } from '../../src/produce/encode.ts';
 import { encodeLabelAvro, encodeLabelJson, LabelGenerator, labelType } from '../../src/produce/labels.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
 import { buildStatus, type StatusReport } from '../../src/report/status.ts';
 import { ModelReader } from '../../src/runtime/model-reader.ts';
 import { decodeAlertEvent } from '../../src/sinks/alerts.ts';
-import { EvaluationStore } from '../../src/state/evaluation-store.ts';
-import { RedisStateStore } from '../../src/state/index.ts';
+import { openTopologyState, type SummaryState } from '../../src/runtime/state.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createRegistry } from '../../src/telemetry/metrics.ts';
-import { exactClassification, exactRegression } from '../helpers/exact-performance.ts';
-import { BROKERS, createTopics, groupLag, REDIS_URL, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
+import { exactClassification, exactRegression } from '../kit/exact-performance.ts';
+import { createTestTopics, groupLag, rawRedis, schemaIdFor, scanKeys, STATE_MODES, testKafka, testNames, testTopology, uniqueName, waitFor, type StateMode } from '../kit/index.ts';
 
 /** One test's world: its own topics, group, key prefix and an in-process worker. */
 interface Harness {
@@ -27,7 +26,7 @@ interface Harness {
   topics: { predictions: string; labels: string; dlq: string; alerts: string };
   admin: Admin;
   producer: Producer;
-  store: RedisStateStore;
+  state: SummaryState;
   worker: Worker;
   registry: ReturnType<typeof createRegistry>;
   sendPredictions(events: readonly PredictionEvent[]): Promise<void>;
@@ -40,44 +39,29 @@ const open: Harness[] = [];
 let schemaIds: { prediction: number; label: number } | undefined;
 const types = { prediction: predictionType(), label: labelType() };
 
-async function harness(name: string, document: Record<string, unknown>, evaluate = false): Promise<Harness> {
-  const suffix = uniqueName(name);
-  const topics = { predictions: `predictions-${suffix}`, labels: `labels-${suffix}`, dlq: `dlq-${suffix}`, alerts: `alerts-${suffix}` };
-  const { labels = {}, state = {}, ...rest } = document as { labels?: object; state?: object };
-  const topology = parseTopology({
+async function harness(mode: StateMode, name: string, document: Record<string, unknown>, evaluate = false): Promise<Harness> {
+  const names = testNames(`${name}-${mode}`);
+  const { topics } = names;
+  const { labels = {}, sources = {}, ...rest } = document as { labels?: object; sources?: object };
+  const topology = testTopology(names, mode, {
     ...rest,
-    sources: {
-      brokers: BROKERS,
-      group_id: `group-${suffix}`,
-      registry_url: REGISTRY_URL,
-      predictions: { topics: [topics.predictions] },
-      labels: { topics: [topics.labels] },
-      start_from: 'earliest',
-      session_timeout: '6s',
-    },
-    state: { redis_url: REDIS_URL, key_prefix: `test:${suffix}`, ...state },
+    sources: { start_from: 'earliest', session_timeout: '6s', ...sources },
     labels: { retry_interval: '500ms', ...labels },
-    sinks: { dlq_topic: topics.dlq, alerts_topic: topics.alerts, metrics: { port: 0, host: '127.0.0.1' } },
   });
   if (!schemaIds) {
-    const registry = new SchemaRegistry({ host: REGISTRY_URL });
-    schemaIds = { prediction: await registry.getLatestSchemaId('predictions-value'), label: await registry.getLatestSchemaId('labels-value') };
+    // A subject of the tests' own: the stack's predictions-value may hold another checkout's version.
+    schemaIds = { prediction: await schemaIdFor('driftwatch-tests-predictions'), label: await schemaIdFor('driftwatch-tests-labels', 'label') };
   }
   const ids = schemaIds;
   const admin = kafka.admin();
   await admin.connect();
-  await createTopics(admin, [
-    { topic: topics.predictions, numPartitions: 2 },
-    { topic: topics.labels, numPartitions: 2 },
-    { topic: topics.dlq, numPartitions: 1 },
-    { topic: topics.alerts, numPartitions: 1 },
-  ]);
+  await createTestTopics(admin, topics, 2);
   const producer = kafka.producer();
   await producer.connect();
   const registry = createRegistry(false);
-  const worker = await startWorker({ topology, logger: createLogger('labels-test', 'warn'), registry, workerId: `w-${suffix}`, evaluate });
-  const store = RedisStateStore.connect(REDIS_URL, storeOptions(topology));
-  const reader = new ModelReader(store, new EvaluationStore(store.redis, store.keys), topology, { cacheReferences: false });
+  const worker = await startWorker({ topology, logger: createLogger('labels-test', 'warn'), registry, workerId: `w-${names.suffix}`, evaluate });
+  const state = openTopologyState(topology);
+  const reader = new ModelReader(state, topology, { cacheReferences: false });
   // Half Avro, half JSON: both encodings go through the same decode path.
   const encode = <T>(type: avro.Type, id: number, json: (value: T) => Buffer, avroOf: (type: avro.Type, id: number, value: T) => Buffer) => (value: T, i: number) =>
     i % 2 === 0 ? avroOf(type, id, value) : json(value);
@@ -88,7 +72,7 @@ async function harness(name: string, document: Record<string, unknown>, evaluate
     topics,
     admin,
     producer,
-    store,
+    state,
     worker,
     registry,
     sendPredictions: async (events) => {
@@ -103,7 +87,7 @@ async function harness(name: string, document: Record<string, unknown>, evaluate
         await producer.send({ topic: topics.labels, messages: chunk.map((label, j) => ({ key: label.prediction_id, value: labelValue(label, i + j) })) });
       }
     },
-    status: () => buildStatus(store, reader, Date.now() + 1, { name: '30m', duration: 30 * 60_000 }),
+    status: () => buildStatus(state, reader, Date.now() + 1, { name: '30m', duration: 30 * 60_000 }),
   };
   open.push(h);
   await waitFor('the worker to join its group', async () => (worker.ready() ? true : undefined), 60_000);
@@ -116,9 +100,8 @@ afterEach(async () => {
     await h.producer.disconnect();
     await h.admin.deleteTopics({ topics: Object.values(h.topics) }).catch(() => undefined);
     await h.admin.disconnect();
-    const keys = await h.store.redis.keys(`{${h.topology.state.key_prefix}}*`);
-    if (keys.length > 0) await h.store.redis.del(...keys);
-    await h.store.close();
+    await h.state.admin.purge();
+    await h.state.close();
   }
 });
 
@@ -134,9 +117,9 @@ const joined = (predictions: readonly PredictionEvent[], labels: readonly LabelE
   });
 };
 
-describe('labels: joined to predictions through Redis, online performance', () => {
+describe.each(STATE_MODES)('labels (%s Redis): joined to predictions, online performance', (mode) => {
   it('classifier and regressor: metrics within tolerance of the exact values of what was produced', async () => {
-    const h = await harness('perf', {});
+    const h = await harness(mode, 'perf', {});
     const classes = ['cat', 'dog', 'fox'];
     const classifier = new TrafficGenerator(spec({ seed: 5, predictor: 'clf', classes }));
     const regressor = new TrafficGenerator(spec({ seed: 6, predictor: 'reg' }));
@@ -203,11 +186,11 @@ describe('labels: joined to predictions through Redis, online performance', () =
   });
 
   it('labels before their predictions wait, duplicates count once, unknown, expired and unsampled ids are counted by reason', async () => {
-    const h = await harness('outcomes', { labels: { sample_rate: 0.5, wait_for_prediction: '3s' }, state: { label_join_ttl: '1h' } });
+    const h = await harness(mode, 'outcomes', { labels: { sample_rate: 0.5, wait_for_prediction: '3s' }, state: { label_join_ttl: '1h' } });
     const generator = new TrafficGenerator(spec({ seed: 21, predictor: 'outcomes', classes: ['yes', 'no'] }));
     const labeler = new LabelGenerator({ seed: 22, accuracy: 0.7, noise: 0, delayMs: { min: 100, max: 200 } });
     const sampled = (labels: readonly LabelEvent[]) => labels.filter((label) => inJoinSample(label.prediction_id, 0.5)).length;
-    const outcomes = async () => (await h.store.counters('labels')) as Record<string, number>;
+    const outcomes = async () => (await h.state.windows.counters()).labels;
 
     // On time: predictions, then their labels.
     const onTime = generate(generator, 60);
@@ -253,8 +236,8 @@ describe('labels: joined to predictions through Redis, online performance', () =
       return now['unknown'] === expected.unknown ? now : undefined;
     });
     expect(counted).toEqual(expected);
-    expect(await h.store.pendingLabelCount()).toBe(0);
-    expect(await h.store.counters('dlq')).toEqual({ DW_ERR_VALIDATION: 1, DW_ERR_TIME: 1 });
+    expect(await h.state.joins.pendingCount(await h.state.windows.partitions())).toBe(0);
+    expect((await h.state.windows.counters()).dlq).toEqual({ DW_ERR_VALIDATION: 1, DW_ERR_TIME: 1 });
 
     // The worker's Prometheus counter says the same.
     const metric = await h.registry.getSingleMetric('driftwatch_labels_total')!.get();
@@ -263,31 +246,35 @@ describe('labels: joined to predictions through Redis, online performance', () =
     expect(status.models[0]!.performance.labeled_total).toBe(joinedTotal);
     expect(status.labels).toEqual({ outcomes: expected, pending: 0 });
 
-    // One join record per sampled prediction, in the join hashes; every labeled one marked "L".
+    // One join record per sampled prediction, in the join hashes; every labeled one claimed ("L", its label's source, the record).
+    const raw = rawRedis(mode);
     const joinHashes = async () => {
-      const fields = new Map<string, string>();
+      const fields = new Map<string, Buffer>();
       let bytes = 0;
-      for (const key of await h.store.redis.keys(`${h.store.keys.root}:join:*`)) {
-        for (const [id, record] of Object.entries(await h.store.redis.hgetallBuffer(key))) fields.set(id, record.toString('latin1'));
-        bytes += Number(await h.store.redis.memory('USAGE', key, 'SAMPLES', 0));
+      for (const key of await scanKeys(raw, `{${h.topology.state.key_prefix}|j|*`)) {
+        for (const [id, record] of Object.entries(await raw.hgetallBuffer(key))) fields.set(id, record);
+        bytes += Number(await raw.memory('USAGE', key, 'SAMPLES', 0));
       }
       return { fields, bytes };
     };
     const labeledIds = [...onTimeLabels, ...earlyLabels].filter((label) => inJoinSample(label.prediction_id, 0.5)).map((label) => label.prediction_id);
     const before = await joinHashes();
     expect(before.fields.size).toBe(labeledIds.length);
-    expect(labeledIds.every((id) => before.fields.get(id) === 'L')).toBe(true);
+    expect(labeledIds.every((id) => before.fields.get(id)?.[0] === 0x4c && before.fields.get(id)!.length > 9)).toBe(true);
     const unlabeled = generate(generator, 200).filter((event) => inJoinSample(event.prediction_id, 0.5));
     await h.sendPredictions(unlabeled);
     await caughtUp(h, h.topics.predictions);
     const after = await joinHashes();
     expect(after.fields.size).toBe(labeledIds.length + unlabeled.length);
     expect(unlabeled.every((event) => (after.fields.get(event.prediction_id)?.length ?? 0) > 20)).toBe(true);
-    console.log(`join hashes: ${after.fields.size} records (${unlabeled.length} with 2 class scores, the rest labeled marks) in ${after.bytes} bytes of MEMORY USAGE`);
+    expect(unlabeled.every((event) => after.fields.get(event.prediction_id)?.[0] !== 0x4c)).toBe(true);
+    console.log(`join hashes: ${after.fields.size} records (${unlabeled.length} unlabeled with 2 class scores, the rest claimed) in ${after.bytes} bytes of MEMORY USAGE`);
+    await raw.quit();
   });
 
   it('an accuracy-drop rule fires once when accuracy falls and resolves once when it recovers', async () => {
     const h = await harness(
+      mode,
       'alert',
       {
         state: { retention: { fine: { bucket: '1s', keep: '10m' }, coarse: { bucket: '1m', keep: '1h' } } },

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produceTraffic } from '../../src/produce/producer.ts';
 import { DEFAULT_TRAFFIC } from '../../src/produce/traffic.ts';
-import { BROKERS, createTopics, groupLag, REDIS_URL, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
-import { WorkerProcesses, writeTopology } from '../helpers/workers.ts';
+import { openTopologyState } from '../../src/runtime/state.ts';
+import { createTestTopics, ENDPOINTS, groupLag, testKafka, testNames, testTopology, testTopologyDocument, waitFor, WorkerProcesses, writeTopology } from '../kit/index.ts';
 
 const MODELS = 1000;
 
@@ -35,10 +34,10 @@ async function freePort(): Promise<number> {
 }
 
 describe('a worker under 1,000 models × 20 features', () => {
-  const suffix = uniqueName('memory');
-  const topic = `predictions-${suffix}`;
-  const groupId = `group-${suffix}`;
-  const prefix = `test:${suffix}`;
+  const names = testNames('memory');
+  const { predictions: topic } = names.topics;
+  const groupId = names.group;
+  const sections = { sources: { start_from: 'earliest' }, labels: { enabled: false } };
   const kafka = testKafka();
   const admin = kafka.admin();
   const workers = new WorkerProcesses();
@@ -47,7 +46,7 @@ describe('a worker under 1,000 models × 20 features', () => {
 
   let port = 0;
   const phase = async (count: number, backdateMs = 0) => {
-    const { sent } = await produceTraffic({ brokers: BROKERS, registryUrl: REGISTRY_URL, topic, encoding: 'avro', rate: 0, count, backdateMs, spec: { ...spec, seed: spec.seed + produced } });
+    const { sent } = await produceTraffic({ brokers: ENDPOINTS.brokers, registryUrl: ENDPOINTS.registryUrl, topic, encoding: 'avro', rate: 0, count, backdateMs, spec: { ...spec, seed: spec.seed + produced } });
     produced += sent;
     await waitFor('the worker to catch up', async () => ((await groupLag(admin, groupId, topic)) === 0 ? true : undefined), 180_000, 500);
     // Then one whole evaluation tick over every model (the second tick to end from now).
@@ -57,35 +56,21 @@ describe('a worker under 1,000 models × 20 features', () => {
 
   beforeAll(async () => {
     await admin.connect();
-    await createTopics(admin, [
-      { topic, numPartitions: 3 },
-      { topic: `alerts-${suffix}`, numPartitions: 1 },
-      { topic: `dlq-${suffix}`, numPartitions: 1 },
-    ]);
+    await createTestTopics(admin, names.topics, 3);
   });
 
   afterAll(async () => {
     workers.killAll();
-    await admin.deleteTopics({ topics: [topic, `alerts-${suffix}`, `dlq-${suffix}`] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
     await admin.disconnect();
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    await redis.quit();
+    const state = openTopologyState(testTopology(names, 'single', sections));
+    await state.admin.purge();
+    await state.close();
   });
 
   it('keeps its memory flat while 420k events of 1,000 models × 20 features stream through', async () => {
     port = await freePort();
-    const topologyFile = writeTopology({
-      sources: { brokers: BROKERS, group_id: groupId, registry_url: REGISTRY_URL, predictions: { topics: [topic] }, start_from: 'earliest' },
-      state: { redis_url: REDIS_URL, key_prefix: prefix },
-      labels: { enabled: false },
-      sinks: { alerts_topic: `alerts-${suffix}`, dlq_topic: `dlq-${suffix}`, metrics: { port, host: '127.0.0.1' } },
-    });
+    const topologyFile = writeTopology(testTopologyDocument(names, 'single', { ...sections, sinks: { metrics: { port, host: '127.0.0.1' } } }));
     // Under a 256 MiB heap ceiling a worker that kept ~500 bytes per event would run out of heap and
     // die within the run; one that keeps only per-model state collects its garbage under it.
     const worker = workers.start(topologyFile, 'memory', ['--max-old-space-size=256']);

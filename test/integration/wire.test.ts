@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confluentHeader, decodeValue, unresolvedSchemaIds, validatePrediction } from '../../src/decode/index.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { encodeJson, predictionType } from '../../src/produce/encode.ts';
+import { parseTopology } from '../../src/config/topology.ts';
+import { registryConnection } from '../../src/sources/registry-client.ts';
 import { SchemaRegistryCache } from '../../src/sources/schema-registry.ts';
-import { createTopics, REGISTRY_URL, testKafka, uniqueName, waitFor } from '../helpers/stack.ts';
+import { createTopics, ENDPOINTS, testKafka, uniqueName, waitFor } from '../kit/index.ts';
 
 const event: PredictionEvent = {
   prediction_id: 'p-42',
@@ -35,7 +37,7 @@ describe('prediction logs through real Kafka and the registry', () => {
   });
 
   it('an Avro log encoded through the registry and a JSON log come back equal; an unknown schema id is a clear error', async () => {
-    const registry = new SchemaRegistry({ host: REGISTRY_URL });
+    const registry = new SchemaRegistry({ host: ENDPOINTS.registryUrl });
     const schemaId = await registry.getLatestSchemaId('predictions-value');
     // Encoded by the registry client, as a producing service would.
     const avro = await registry.encode(schemaId, event);
@@ -53,7 +55,7 @@ describe('prediction logs through real Kafka and the registry', () => {
     await waitFor('the three messages', async () => (values.size === 3 ? true : undefined), 30_000);
     await consumer.disconnect();
 
-    const schemas = new SchemaRegistryCache(REGISTRY_URL);
+    const schemas = new SchemaRegistryCache(registryConnection(parseTopology({ sources: { registry_url: ENDPOINTS.registryUrl } }).sources));
     await schemas.resolve(unresolvedSchemaIds(values.values(), schemas));
     const decode = (key: string) => {
       const decoded = decodeValue(values.get(key)!, 1 << 20, schemas);

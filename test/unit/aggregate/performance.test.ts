@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJoinRecord, encodeJoinRecord, inJoinSample, PerformanceSummary, type LabeledPrediction } from '../../../src/aggregate/index.ts';
+import { PerformanceSummary, type LabeledPrediction } from '../../../src/aggregate/index.ts';
 import { OTHER_CLASS } from '../../../src/aggregate/performance.ts';
 import { createRandom } from '../../../src/random.ts';
-import { exactClassification, exactRegression } from '../../helpers/exact-performance.ts';
+import { exactClassification, exactRegression } from '../../kit/exact-performance.ts';
 
 /** A 3-class classifier with softmax scores whose labels agree with the argmax ~70 % of the time. */
 function multiclass(n: number, seed: number): LabeledPrediction[] {
@@ -128,24 +128,5 @@ describe('PerformanceSummary', () => {
     const samples = multiclass(500, 9);
     expect(summarize(samples).encode().equals(summarize(samples).encode())).toBe(true);
     expect(PerformanceSummary.decode(summarize(samples).encode()).encode().equals(summarize(samples).encode())).toBe(true);
-  });
-});
-
-describe('join records and sampling', () => {
-  it('round-trips numeric and class predictions', () => {
-    const record = { model: 'eta/eta-v1', sentAt: 1_700_000_000_123, prediction: 'b', scores: { a: 0.25, b: 0.75 } };
-    expect(decodeJoinRecord(encodeJoinRecord(record))).toEqual(record);
-    const numeric = { model: 'eta/eta-v1', sentAt: 1_700_000_000_123, prediction: 12.5, scores: null };
-    expect(decodeJoinRecord(encodeJoinRecord(numeric))).toEqual(numeric);
-    expect(encodeJoinRecord(numeric).length).toBeLessThan(32);
-  });
-
-  it('samples ids deterministically at the configured rate', () => {
-    const ids = Array.from({ length: 20_000 }, (_, i) => `id-${i}`);
-    const kept = ids.filter((id) => inJoinSample(id, 0.25)).length;
-    expect(Math.abs(kept / ids.length - 0.25)).toBeLessThan(0.02);
-    expect(ids.filter((id) => inJoinSample(id, 0.25)).length).toBe(kept);
-    expect(inJoinSample('x', 1)).toBe(true);
-    expect(inJoinSample('x', 0)).toBe(false);
   });
 });

@@ -50,6 +50,15 @@ describe('topology', () => {
     expect(parseTopology({ sources: { predictions: { pattern: '^p\\..+' } } }).sources.predictions).toEqual({ pattern: '^p\\..+' });
   });
 
+  it('reports bad addresses and security settings as configuration errors, not crashes', () => {
+    expect(() => parseTopology({ sources: { registry_url: 'not a url', registry: { user_info: 'a:b' } } })).toThrow(/sources\.registry_url: Invalid url/);
+    expect(() => parseTopology({ state: { redis_url: 'nope', password: 'pw-12' } })).toThrow(/state\.redis_url: Invalid url/);
+    expect(() => parseTopology({ sources: { registry: { tls: true } } })).toThrow(/sources\.registry\.tls: TLS settings need an https:\/\/ registry_url/);
+    expect(() => parseTopology({ sources: { tls: { ca: '/x' } } })).toThrow(/sources\.tls: unknown key\(s\) "ca"/);
+    expect(parseTopology({ sources: { tls: true } }).sources.tls).toEqual({ verify_hostname: true });
+    expect(parseTopology({ sources: { tls: false } }).sources.tls).toBeUndefined();
+  });
+
   it('rejects a YAML syntax error as a configuration error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dw-topology-'));
     const file = join(dir, 'broken.yaml');

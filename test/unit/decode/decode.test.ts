@@ -18,6 +18,7 @@ const event = {
   default_values_used: ['c'],
   latency_ms: null,
   error: null,
+  request_id: 'req-1',
 };
 const schemas = new Map<number, AvroBodyDecoder | string>([
   [7, writerSchemaDecoder(schema)],
@@ -60,5 +61,25 @@ describe('decodeValue', () => {
   it('lists the schema ids a batch still needs', () => {
     const values = [Buffer.concat([confluentHeader(7), Buffer.from([0])]), Buffer.concat([confluentHeader(11), Buffer.from([0])]), Buffer.from('{}'), null];
     expect([...unresolvedSchemaIds(values, schemas)]).toEqual([11]);
+  });
+});
+
+describe('prediction-log schema evolution', () => {
+  it('decodes version 1 bodies (no request_id) and version 2 bodies alike; validation fills request_id with null', async () => {
+    const { validatePrediction } = await import('../../../src/decode/index.ts');
+    const v2 = JSON.parse(readFileSync('schemas/prediction-log.avsc', 'utf8')) as { fields: { name: string }[] };
+    const v1 = { ...v2, fields: v2.fields.filter((field) => field.name !== 'request_id') };
+    const mixed = new Map<number, AvroBodyDecoder | string>([
+      [1, writerSchemaDecoder(v1)],
+      [2, writerSchemaDecoder(v2)],
+    ]);
+    const { request_id: _omitted, ...old } = event;
+    const now = event.sent_at + 1000;
+    const fromV1 = decodeValue(Buffer.concat([confluentHeader(1), avro.Type.forSchema(v1 as avro.Schema).toBuffer(old)]), 1 << 20, mixed);
+    const fromV2 = decodeValue(Buffer.concat([confluentHeader(2), type.toBuffer(event)]), 1 << 20, mixed);
+    expect(fromV1.ok && validatePrediction(fromV1.record, now)).toMatchObject({ ok: true, event: { prediction_id: 'p-1', request_id: null } });
+    expect(fromV2.ok && validatePrediction(fromV2.record, now)).toMatchObject({ ok: true, event: { prediction_id: 'p-1', request_id: 'req-1' } });
+    // A version 1 body read with the version 2 schema would not decode: each message names its writer schema.
+    expect(() => writerSchemaDecoder(v2).decode(avro.Type.forSchema(v1 as avro.Schema).toBuffer(old))).toThrow();
   });
 });

@@ -18,8 +18,15 @@ describe('validatePrediction', () => {
     const result = validatePrediction(valid, NOW);
     expect(result).toEqual({
       ok: true,
-      event: { ...valid, role: 'primary', prediction_scores: null, error: null },
+      event: { ...valid, role: 'primary', prediction_scores: null, error: null, request_id: null },
     });
+  });
+
+  it('keeps the optional request_id (schema version 2) and accepts events without it (version 1)', () => {
+    const paired = validatePrediction({ ...valid, request_id: 'req-7' }, NOW);
+    expect(paired.ok && paired.event.request_id).toBe('req-7');
+    const unpaired = validatePrediction({ ...valid, request_id: null }, NOW);
+    expect(unpaired.ok && unpaired.event.request_id).toBeNull();
   });
 
   it('accepts ISO-8601 times from JSON producers', () => {
@@ -45,7 +52,20 @@ describe('validatePrediction', () => {
     [{ ...valid, default_values_used: [1] }, 'DW_ERR_VALIDATION', 'default_values_used'],
     [{ ...valid, latency_ms: -1 }, 'DW_ERR_VALUE', 'negative'],
     [{ ...valid, error: 500 }, 'DW_ERR_VALIDATION', 'error'],
+    [{ ...valid, request_id: 42 }, 'DW_ERR_VALIDATION', 'request_id'],
+    [{ ...valid, request_id: '' }, 'DW_ERR_VALIDATION', 'request_id'],
     ['a string', 'DW_ERR_VALIDATION', 'not an object'],
+    // Finite but absurd: these used to throw (RangeError: Invalid time value) and stall the partition.
+    [{ ...valid, sent_at: 1e300 }, 'DW_ERR_TIME', 'outside the range of times'],
+    [{ ...valid, sent_at: -1 }, 'DW_ERR_TIME', 'outside the range of times'],
+    [{ ...valid, sent_at: '+275760-09-13T00:00:00.001Z' }, 'DW_ERR_VALUE', 'not a valid time'],
+    [{ ...valid, role: { toString: 1, valueOf: 1 } }, 'DW_ERR_VALIDATION', 'an object'],
+    [{ ...valid, features: { x: 1e200 } }, 'DW_ERR_VALUE', 'outside ±1e+100'],
+    [{ ...valid, features: { ['f'.repeat(257)]: 1 } }, 'DW_ERR_VALIDATION', 'longer than 256 characters'],
+    [{ ...valid, features: { c: 'v'.repeat(1025) } }, 'DW_ERR_VALIDATION', 'longer than 1024 characters'],
+    [{ ...valid, prediction: 'p'.repeat(1025) }, 'DW_ERR_VALIDATION', '"prediction"'],
+    [{ ...valid, prediction_scores: { ['k'.repeat(300)]: 0.5 } }, 'DW_ERR_VALIDATION', 'class name'],
+    [{ ...valid, default_values_used: ['d'.repeat(300)] }, 'DW_ERR_VALIDATION', 'default-value feature'],
   ])('rejects %j with %s', (input, code, words) => {
     const result = validatePrediction(input, NOW);
     expect(result.ok).toBe(false);
@@ -59,6 +79,18 @@ describe('validatePrediction', () => {
     const features = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}`, i]));
     const result = validatePrediction({ ...valid, features }, NOW, { ...DEFAULT_LIMITS, maxFeatures: 10 });
     expect(result.ok === false && result.reason).toContain('more than 10 features');
+  });
+
+  it('drops fractions of a millisecond from times', () => {
+    const result = validatePrediction({ ...valid, sent_at: NOW - 1000.75 }, NOW);
+    expect(result.ok && result.event.sent_at).toBe(NOW - 1001);
+  });
+
+  it('bounds classes in scores and names in default_values_used like features', () => {
+    const many = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 0.01]));
+    expect(validatePrediction({ ...valid, prediction_scores: many }, NOW, { ...DEFAULT_LIMITS, maxFeatures: 10 })).toMatchObject({ ok: false, code: 'DW_ERR_VALIDATION' });
+    const names = Array.from({ length: 11 }, (_, i) => `f${i}`);
+    expect(validatePrediction({ ...valid, default_values_used: names }, NOW, { ...DEFAULT_LIMITS, maxFeatures: 10 })).toMatchObject({ ok: false, code: 'DW_ERR_VALIDATION' });
   });
 
   it('treats an empty error string as success', () => {
@@ -75,5 +107,10 @@ describe('validateLabel', () => {
   it('rejects a missing label and a future observation', () => {
     expect(validateLabel({ prediction_id: 'p', observed_at: NOW }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_VALIDATION' });
     expect(validateLabel({ prediction_id: 'p', label: 1, observed_at: NOW + 3_600_000 }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_TIME' });
+  });
+  it('rejects absurd times and values instead of throwing', () => {
+    expect(validateLabel({ prediction_id: 'p', label: 1, observed_at: -1e300 }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_TIME' });
+    expect(validateLabel({ prediction_id: 'p', label: 1e300, observed_at: NOW }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_VALUE' });
+    expect(validateLabel({ prediction_id: 'p', label: 'l'.repeat(2000), observed_at: NOW }, NOW)).toMatchObject({ ok: false, code: 'DW_ERR_VALIDATION' });
   });
 });

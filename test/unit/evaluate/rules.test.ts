@@ -62,3 +62,24 @@ describe('rules', () => {
     );
   });
 });
+
+describe('rules by role', () => {
+  it('match the model role when the rule or override says so (primary when unknown)', () => {
+    const topology = parseTopology({
+      rules: {
+        defaults: [{ name: 'canary-errors', target: 'model', statistic: 'error_rate', above: 0.01, match: { role: 'canary' } }],
+        overrides: [{ match: { role: 'shadow' }, enabled: false }],
+      },
+    });
+    const rules = effectiveRules(topology);
+    const names = (role?: string) =>
+      rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'v2', ...(role ? { role } : {}) }, 'model')
+        .map((rule) => rule.name)
+        .sort();
+    expect(names('canary')).toEqual(['canary-errors', 'error-rate', 'latency-p99']);
+    expect(names('primary')).toEqual(['error-rate', 'latency-p99']);
+    expect(names()).toEqual(['error-rate', 'latency-p99']);
+    expect(names('shadow')).toEqual([]);
+    expect(() => parseTopology({ rules: { overrides: [{ match: { role: 'champion' } }] } })).toThrow(/rules\.overrides\.0\.match\.role/);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJoinRecord, encodeJoinRecord } from '../../../src/aggregate/index.ts';
+import { decodeJoinRecord, encodeJoinRecord } from '../../../src/join/index.ts';
 import { ByteReader, ByteWriter } from '../../../src/sketch/index.ts';
 
 describe('ByteWriter', () => {
