@@ -12,6 +12,8 @@ export interface PredictionSourceDeps {
   metrics: IngestMetrics;
   limits: ValidationLimits;
   aggregation: AggregatorOptions;
+  /** Pairs are summed per fine bucket (the aggregation bucket is a recent one when those are kept). */
+  pairBucketMs: number;
   /** Keep join records for labels at this sample rate (topology `labels`); undefined = labels are off. */
   joinSampleRate: number | undefined;
   /** Pair shadows' predictions with their primaries' by request_id (topology `comparisons`); absent = off. */
@@ -74,7 +76,7 @@ export class PredictionSource implements BatchSource<PredictionEvent, Prepared, 
 
   plan(events: readonly Positioned<PredictionEvent>[], prepared: Prepared, _context: WriteContext, floors: ReadonlyMap<string, number>): PredictionPlan {
     const plan = planPredictions(events, { aggregation: this.deps.aggregation, admission: this.admission, joinSampleRate: this.deps.joinSampleRate, floors, refused: prepared.refused });
-    if (prepared.completed) plan.pairs = planPairs(events, prepared.completed, this.deps.aggregation.bucketMs, floors);
+    if (prepared.completed) plan.pairs = planPairs(events, prepared.completed, this.deps.pairBucketMs, floors);
     return plan;
   }
 
