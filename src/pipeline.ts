@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { Topology, TopicSelection } from './config/topology.ts';
+import { aggregationBucket, type Topology, type TopicSelection } from './config/topology.ts';
 import { DEFAULT_LIMITS } from './decode/index.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
@@ -177,8 +177,10 @@ export function buildWorker(options: WorkerOptions): WorkerParts {
     joinTtlMs: topology.state.label_join_ttl,
     // Shadows are paired with their primaries by request_id only when comparisons are on.
     ...(topology.comparisons.enabled ? { pairs: state.pairs } : {}),
+    pairBucketMs: fine.bucket,
     aggregation: {
-      bucketMs: topology.state.retention.fine.bucket,
+      // Deltas per recent bucket when those are kept (each lies in one fine bucket), else per fine bucket.
+      bucketMs: aggregationBucket(topology),
       maxModels: topology.state.caps.models,
       maxFeaturesPerModel: topology.state.caps.features_per_model,
       maxCategories: topology.state.caps.categories_per_feature,

@@ -10,7 +10,7 @@ import { Session } from 'node:inspector/promises';
 import { Cluster, Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { Admission, Aggregator, modelKey, type BucketDelta } from '../../src/aggregate/index.ts';
-import { parseTopology, type Topology } from '../../src/config/topology.ts';
+import { aggregationBucket, parseTopology, type Topology } from '../../src/config/topology.ts';
 import type { PredictionEvent } from '../../src/events.ts';
 import { TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
 import type { SummaryState } from '../../src/runtime/state.ts';
@@ -330,7 +330,7 @@ export class SimulatedWriter {
     const t0 = performance.now();
     const aggregator = new Aggregator(
       {
-        bucketMs: this.topology.state.retention.fine.bucket,
+        bucketMs: aggregationBucket(this.topology),
         maxModels: this.topology.state.caps.models,
         maxFeaturesPerModel: this.topology.state.caps.features_per_model,
         maxCategories: this.topology.state.caps.categories_per_feature,

@@ -1,19 +1,23 @@
 /**
  * Evaluation: one worker's EvaluationLoop.tick(now) over N models × 50 features (40 numeric, 10
- * categorical) with a loaded baseline each (the default reference kind) and a realistic current window.
+ * categorical) with a loaded baseline each (the default reference kind) and realistic current windows.
  *
- * State, written with RedisStateStore.applyBatch: `now` is 30 s into a minute, so the 1-minute window
- * reads two fine buckets — the previous minute (6,000 events at 100 events/s) and the current one
- * (3,000 events so far). Each bucket holds what compaction leaves in a steady stream: one merged
- * summary of the bucket so far plus a tail of 7 small appended deltas (5 events each; compaction runs at
- * 16 elements, so a list holds 1–16, ~8 on average). Contents come from 10 template models generated
- * with TrafficGenerator (distinct seeds), assigned round-robin. Baselines: 20,000 events per template,
- * saved per model with EvaluationStore.saveBaseline. Ticks: the first at `now` (cold), then two more
- * 10 s apart, each after appending 7 new small deltas to the current bucket of every model (the earlier
- * tick's reads wrote merged buckets back, as RedisStateStore.buckets does; the new appends make the
- * current bucket a list again, as traffic would). applyBatch also appends to the coarse bucket; a
- * tick with baseline references never reads it, and it is deleted per chunk of models so that the shared
- * Redis stays well under its maxmemory.
+ * State, written with the state's prediction write (BatchStore.applyPredictions): `now` is 30 s into a
+ * minute, so the default windows read two fine buckets for the last minute — the previous minute (6,000
+ * events at 100 events/s) and the current one (3,000 events so far) — and the recent 10-second buckets
+ * for the last 10 s (1,000 events). Each bucket holds what compaction leaves in a steady stream: merged
+ * summaries plus a tail of 7 small appended deltas (compaction runs at 16 elements, so a list holds 1–16,
+ * ~8 on average): the previous minute is one summary of 6,000 events + 7 deltas of 5 events; the current
+ * minute is written as 10-second slices, each a summary of 930 events (compacted into the minute's fine
+ * list before the slice's tail arrives, as a steady stream's compaction leaves it) + 7 deltas of 10
+ * events at its end, so the fine bucket holds 1 + 7 elements and each recent bucket its slice's 1 + 7.
+ * Contents come from 10 template models generated with TrafficGenerator (distinct seeds), assigned
+ * round-robin. Baselines: 20,000 events per template, saved per model in the state's baseline store.
+ * Ticks: the first at `now` (cold), then two more 10 s apart, each after the next 10-second slice was
+ * written (the earlier tick's reads wrote merged fine buckets back, as WindowStore.summaries does; the
+ * new appends make the buckets lists again, as traffic would). The write also appends to the coarse
+ * bucket; a tick with baseline references never reads it, and it is deleted per chunk of models so that
+ * the shared Redis stays well under its maxmemory.
  */
 import { Aggregator, modelKey, type BucketDelta, type ModelSummary } from '../../src/aggregate/index.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
@@ -42,7 +46,8 @@ const MINUTE = 60_000;
 interface Template {
   baseline: ModelSummary;
   previous: ModelSummary[];
-  current: ModelSummary[];
+  /** Five 10-second slices of the current minute, each a head summary then its tail deltas. */
+  slices: ModelSummary[][];
 }
 
 function summaryOf(generator: TrafficGenerator, count: number, from: number, to: number): ModelSummary {
@@ -54,14 +59,21 @@ function summaryOf(generator: TrafficGenerator, count: number, from: number, to:
   return aggregator.drain().deltas[0]!.summary;
 }
 
+const SLICE = 10_000;
+
 function template(spec: TrafficSpec, minute: number, tail: { deltas: number; events: number }): Template {
   const generator = new TrafficGenerator(spec);
   const baseline = summaryOf(new TrafficGenerator({ ...spec, seed: spec.seed + 1000 }), 20_000, 0, 1);
-  const bucket = (from: number, head: number, span: number) => [
+  const bucket = (from: number, head: number, span: number, tailEvents: number) => [
     summaryOf(generator, head, from, from + span - 1000),
-    ...Array.from({ length: tail.deltas }, () => summaryOf(generator, tail.events, from + span - 1000, from + span)),
+    ...Array.from({ length: tail.deltas }, () => summaryOf(generator, tailEvents, from + span - 1000, from + span)),
   ];
-  return { baseline, previous: bucket(minute - MINUTE, 6000, MINUTE), current: bucket(minute, 3000, 30_000) };
+  const perSlice = 1000 - tail.deltas * 10;
+  return {
+    baseline,
+    previous: bucket(minute - MINUTE, 6000, MINUTE, tail.events),
+    slices: Array.from({ length: 5 }, (_, k) => bucket(minute + k * SLICE, perSlice, SLICE, 10)),
+  };
 }
 
 export async function measureEvaluation(input: { names: PhaseNames; models: number; numeric: number; categorical: number; templates: number; stateMode?: StateMode }) {
@@ -87,18 +99,29 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
     const applier = new BatchApplier(state);
     const ids = Array.from({ length: input.models }, (_, i) => ({ predictor: 'bench', model: `m${String(i).padStart(4, '0')}`, template: templates[i % templates.length]! }));
     const writeStarted = performance.now();
-    for (const chunk of chunks(ids, 100)) {
-      for (let element = 0; element <= tail.deltas; element++) {
-        const deltas: BucketDelta[] = [];
-        for (const id of chunk) {
-          deltas.push({ predictor: id.predictor, model: id.model, role: 'primary', bucketStart: minute - MINUTE, summary: id.template.previous[element]! });
-          deltas.push({ predictor: id.predictor, model: id.model, role: 'primary', bucketStart: minute, summary: id.template.current[element]! });
-        }
-        await applier.apply(deltas);
-      }
-      const coarse = new Set([minute - MINUTE, minute].map((t) => state.batches.bucketStart('coarse', t)));
-      const keys = chunk.flatMap((id) => [...coarse].map((start) => state.keys.model(modelKey(id.predictor, id.model)).bucket('coarse', start)));
+    const delta = (id: (typeof ids)[number], bucketStart: number, summary: ModelSummary): BucketDelta => ({ predictor: id.predictor, model: id.model, role: 'primary', bucketStart, summary });
+    const keysOf = (id: (typeof ids)[number]) => state.keys.model(modelKey(id.predictor, id.model));
+    // Slice k of the current minute for every model of a chunk: its head (the part of the slice a running
+    // worker's compaction has already merged), then the minute's fine list compacted as that compaction
+    // would have left it (one element: the head stands for many small appends, not one big delta), then
+    // the slice's tail of small deltas — so a fine list holds 1 + 7 elements as in a steady stream, and
+    // the recent bucket of the slice its head + 7.
+    const writeSlice = async (chunk: typeof ids, k: number) => {
+      await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![0]!)));
+      for (const id of chunk) await state.admin.compact(keysOf(id).bucket('fine', minute));
+      for (let element = 1; element <= tail.deltas; element++) await applier.apply(chunk.map((id) => delta(id, minute + k * SLICE, id.template.slices[k]![element]!)));
+    };
+    // Lists nothing reads (coarse; the previous minute's recent buckets), dropped to spare the shared Redis
+    // (one key per UNLINK: keys of different models may be on different cluster nodes).
+    const coarse = [...new Set([minute - MINUTE, minute].map((t) => state.batches.bucketStart('coarse', t)))];
+    const dropUnread = async (chunk: typeof ids) => {
+      const keys = chunk.flatMap((id) => [...coarse.map((start) => keysOf(id).bucket('coarse', start)), keysOf(id).bucket('recent', minute - MINUTE)]);
       await Promise.all(keys.map((key) => redis.unlink(key)));
+    };
+    for (const chunk of chunks(ids, 100)) {
+      for (let element = 0; element <= tail.deltas; element++) await applier.apply(chunk.map((id) => delta(id, minute - MINUTE, id.template.previous[element]!)));
+      for (let k = 0; k < 3; k++) await writeSlice(chunk, k);
+      await dropUnread(chunk);
       for (const id of chunk) await state.baselines.save(modelKey(id.predictor, id.model), id.template.baseline.encode(), { predictor: id.predictor, model: id.model });
     }
     const writeSeconds = (performance.now() - writeStarted) / 1000;
@@ -145,22 +168,20 @@ export async function measureEvaluation(input: { names: PhaseNames; models: numb
         load_during: load,
       });
     };
-    // Between ticks the current bucket receives new small deltas, as it does in a running worker (the
-    // previous tick's reads wrote merged buckets back; these appends make the current one a list again).
-    const appendTail = async () => {
+    // Between ticks the next 10 seconds arrive, as they do in a running worker (the previous tick's reads
+    // wrote merged buckets back; these appends make the current fine bucket a list again).
+    const nextSlice = async (k: number) => {
       for (const chunk of chunks(ids, 100)) {
-        for (let element = 1; element <= tail.deltas; element++) {
-          await applier.apply(chunk.map((id) => ({ predictor: id.predictor, model: id.model, role: 'primary' as const, bucketStart: minute, summary: id.template.current[element]! })));
-        }
-        await Promise.all(chunk.map((id) => redis.unlink(state.keys.model(modelKey(id.predictor, id.model)).bucket('coarse', state.batches.bucketStart('coarse', minute)))));
+        await writeSlice(chunk, k);
+        await dropUnread(chunk);
       }
     };
     await timeTick('first (cold: baselines read, caches empty)', now);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the reads' write-backs land
-    await appendTail();
-    await timeTick('second (warm, 10 s later, 7 new deltas in the current bucket)', now + 10_000);
+    await nextSlice(3);
+    await timeTick('second (warm, 10 s later, the next 10 s of traffic written)', now + 10_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await appendTail();
+    await nextSlice(4);
     const profiler = new Profiler();
     await timeTick('third (warm, 20 s later, same), under the CPU profiler', now + 20_000, profiler);
     const profile = await profiler.stop(25);

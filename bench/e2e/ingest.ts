@@ -14,6 +14,7 @@ import { decodeValue, DEFAULT_LIMITS, unresolvedSchemaIds, validatePrediction } 
 import type { PredictionEvent } from '../../src/events.ts';
 import { registerSchema } from '../../src/sinks/register-schema.ts';
 import { startWorker } from '../../src/pipeline.ts';
+import { aggregationBucket } from '../../src/config/topology.ts';
 import { kafkaClient } from '../../src/sources/kafka/client.ts';
 import { encodeAvro, predictionType, PREDICTION_SCHEMA_FILE } from '../../src/produce/encode.ts';
 import { DEFAULT_TRAFFIC, TrafficGenerator, type TrafficSpec } from '../../src/produce/traffic.ts';
@@ -113,7 +114,7 @@ export async function consumeWithoutRedis(input: IngestTopic & { mode: ConsumeMo
     maxFeatures: topology.sources.max_features_per_event,
   };
   const aggregation = {
-    bucketMs: topology.state.retention.fine.bucket,
+    bucketMs: aggregationBucket(topology),
     maxModels: topology.state.caps.models,
     maxFeaturesPerModel: topology.state.caps.features_per_model,
     maxCategories: topology.state.caps.categories_per_feature,

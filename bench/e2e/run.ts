@@ -212,17 +212,17 @@ function barRows(results: Record<string, Json>): BarRow[] {
       const display = all ? `median ${entry.delay_s_median} s, max ${entry.delay_s_max} s (${entry.trials} offsets)` : `${entry.detected}/${entry.trials} detected within 180 s`;
       rows.push({
         id: `detection-${entry.sigmas}`,
-        figure: `Detection delay, ${entry.sigmas}σ mean shift in one feature at 100 events/s (simulated clock)`,
+        figure: `Detection delay, ${entry.sigmas}σ mean shift in one feature at 100 events/s (simulated clock, through Redis)`,
         value: all ? entry.delay_s_max : null,
         display,
-        bar: entry.sigmas === 1 ? '≤ 60 s' : 'reported',
-        met: entry.sigmas === 1 ? all && entry.delay_s_max <= 60 : null,
+        bar: entry.sigmas === 1 ? 'median ≤ 10 s, max ≤ 15 s' : entry.sigmas === 0.5 ? '≤ 60 s' : 'reported',
+        met: entry.sigmas === 1 ? all && entry.delay_s_median <= 10 && entry.delay_s_max <= 15 : entry.sigmas === 0.5 ? all && entry.delay_s_max <= 60 : null,
       });
     }
   }
   const realtime = results['realtime'];
   if (realtime && !realtime.error) {
-    rows.push({ id: 'detection-realtime', figure: 'Detection delay, 1σ at 100 events/s, real worker and Kafka (wall clock)', value: realtime.delay_s ?? null, display: realtime.detected ? `${realtime.delay_s} s` : 'not detected', bar: '≤ 60 s', met: realtime.detected === true && realtime.delay_s <= 60 });
+    rows.push({ id: 'detection-realtime', figure: 'Detection delay, 1σ at 100 events/s, real worker and Kafka (wall clock)', value: realtime.delay_s ?? null, display: realtime.detected ? `${realtime.delay_s} s` : 'not detected', bar: '≤ 15 s', met: realtime.detected === true && realtime.delay_s <= 15 });
   }
   const falseAlerts = results['false_alerts'];
   if (falseAlerts && !falseAlerts.error) {

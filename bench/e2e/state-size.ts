@@ -1,7 +1,7 @@
 /**
- * State size: Redis bytes per monitored feature series at the default retention (fine 1-minute buckets
- * kept 90 minutes, coarse 1-hour buckets kept 48 hours), in the steady state of a stream of 100 events/s
- * per model.
+ * State size: Redis bytes per monitored feature series at the default retention (recent 10-second
+ * buckets kept 1 minute, fine 1-minute buckets kept 90 minutes, coarse 1-hour buckets kept 48 hours), in
+ * the steady state of a stream of 100 events/s per model.
  *
  * How: a simulated clock. Event time starts at an hour boundary H and runs 92.5 minutes; the traffic
  * (DEFAULT_TRAFFIC: 16 numeric + 4 categorical features, 1 % missing, 2 % defaults, 0.5 % errors) is
@@ -20,8 +20,9 @@
  * time during the stream, and its reads write merged buckets back (RedisStateStore.buckets), as a
  * running worker's do. `evaluate: false` leaves that out.
  * At that moment the buckets Redis still holds in a steady stream are:
- *  - fine: every bucket whose last write (its end) is less than keep + bucket = 91 min old, i.e. the 92
- *    buckets after H (the bucket starting at H has expired: deleted here, as its TTL would have);
+ *  - recent and fine: every bucket whose last write (its end) is less than keep + bucket old (70 s, resp.
+ *    91 min), i.e. the last 7 recent and the 92 fine buckets after H (older ones have expired: deleted
+ *    here, as their TTLs would have);
  *  - coarse: the partial current hour H+1h, the complete hour H (streamed), and the 48 hours before H,
  *    which a steady stream has filled exactly like H: copies of H's complete coarse bucket (DUMP/RESTORE).
  * Then MEMORY USAGE (SAMPLES 0: exact) of every key under the prefix (SCAN), divided by the number of
@@ -55,7 +56,7 @@ export type StateSchedule = { kind: 'tail'; tailEvents: number } | { kind: 'unif
 
 export async function measureStateSize(input: { names: PhaseNames; models: number; ratePerModel: number; schedule: StateSchedule; evaluate: boolean }) {
   const topology = benchTopology(input.names);
-  const { fine, coarse } = topology.state.retention;
+  const { recent, fine, coarse } = topology.state.retention;
   const state = openTopologyState(topology);
   const redis = new Redis(REDIS_URL);
   let rig: Rig | undefined;
@@ -109,10 +110,17 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
     const writeSeconds = (performance.now() - started) / 1000;
 
     const models = Array.from({ length: input.models }, (_, i) => modelKey(spec.predictor, `${spec.predictor}-v${i + 1}`));
-    // A fine bucket lives until keep + bucket after its last write (its end): older ones have expired.
+    // A bucket lives until keep + bucket after its last write (its end): older ones have expired.
     let expired = 0;
+    let expiredRecent = 0;
     for (const model of models) {
-      for (let start = H; start + fine.bucket + fine.keep + fine.bucket <= T; start += fine.bucket) expired += await redis.unlink(state.keys.model(model).bucket('fine', start));
+      const keys = state.keys.model(model);
+      for (let start = H; start + fine.bucket + fine.keep + fine.bucket <= T; start += fine.bucket) expired += await redis.unlink(keys.bucket('fine', start));
+      if (!recent) continue;
+      // One model's keys share its hash tag: one UNLINK may name many.
+      const stale: string[] = [];
+      for (let start = H; start + recent.bucket + recent.keep + recent.bucket <= T; start += recent.bucket) stale.push(keys.bucket('recent', start));
+      for (let i = 0; i < stale.length; i += 500) expiredRecent += await redis.unlink(...stale.slice(i, i + 500));
     }
     // The 48 complete hours before H: the same content as H's complete coarse bucket.
     let copies = 0;
@@ -135,13 +143,15 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
         const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         for (const key of keys) {
           const bytes = Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
-          const kind = key.includes('}:b:fine:')
-            ? 'fine buckets'
-            : key.includes('}:b:coarse:')
-              ? 'coarse buckets'
-              : key.endsWith('}:baseline')
-                ? 'baselines (not counted: loaded reference, not retention)'
-                : 'other keys (models, features, totals, watermarks, alert states, leases)';
+          const kind = key.includes('}:b:recent:')
+            ? 'recent buckets'
+            : key.includes('}:b:fine:')
+              ? 'fine buckets'
+              : key.includes('}:b:coarse:')
+                ? 'coarse buckets'
+                : key.endsWith('}:baseline')
+                  ? 'baselines (not counted: loaded reference, not retention)'
+                  : 'other keys (models, features, totals, watermarks, alert states, leases)';
           const elements = kind.endsWith('buckets') ? await redis.llen(key) : 0;
           const entry = kinds.get(kind) ?? { keys: 0, bytes: 0, elements: 0 };
           entry.keys++;
@@ -167,6 +177,7 @@ export async function measureStateSize(input: { names: PhaseNames; models: numbe
       evaluation_ticks: ticks,
       baseline_bytes_per_series: Math.round(baselineBytes / (input.models * seriesPerModel)),
       fine_buckets_expired_deleted: expired,
+      recent_buckets_expired_deleted: expiredRecent,
       coarse_buckets_copied: copies,
       write_seconds: round(writeSeconds, 1),
       total_bytes: total,

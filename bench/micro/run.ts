@@ -21,6 +21,8 @@ import { createRandom } from '../../src/random.ts';
 import { registerSecret, scrubSecrets } from '../../src/telemetry/redact.ts';
 import { CategoryCounts, Moments, TDigest } from '../../src/sketch/index.ts';
 import {
+  andersonDarling,
+  bandChange,
   categoricalDrift,
   chiSquare,
   jsDistance,
@@ -29,6 +31,7 @@ import {
   linf,
   numericDrift,
   psi,
+  shapeChange,
   wasserstein,
 } from '../../src/stats/index.ts';
 
@@ -144,6 +147,15 @@ tasks
   })
   .add('wasserstein / sigma', () => {
     wasserstein(ref, cur, refMoments);
+  })
+  .add('anderson-darling (statistic + p-value)', () => {
+    andersonDarling(ref, cur);
+  })
+  .add('shape change (medians aligned)', () => {
+    shapeChange(ref, cur);
+  })
+  .add('band change (quantile bands)', () => {
+    bandChange(ref, cur);
   })
   .add('numericDrift (all numeric statistics)', () => {
     numericDrift({ digest: ref, moments: refMoments }, { digest: cur, moments: curMoments });

@@ -22,7 +22,7 @@ export interface ModelDelta {
   errors: number;
   /** Every feature seen → values logged (null included): the exact per-feature totals. */
   features: Map<string, number>;
-  /** Encoded ModelSummary per fine bucket start. */
+  /** Encoded ModelSummary per aggregation bucket start (a recent bucket when those are kept, else a fine one). */
   buckets: { start: number; bytes: Buffer }[];
   /** Serving latencies (ms) of the model's events, for the latency histogram once the write is in. */
   latenciesMs: number[];

@@ -55,7 +55,7 @@ export function buildProgram(): Command {
         ['driftwatch run --topology topologies/prod.yaml', 'one worker; run as many as the topic has partitions'],
         ['driftwatch status --predictor eta', 'what the workers see now, for one predictor'],
         ['driftwatch stack --help', 'the local Kafka, Redis and schema registry'],
-      ) + '\nExit codes: 0 ok, 2 bad usage or configuration, 1 runtime failure. Errors are one line with a DW_ERR_* code.\n',
+      ) + '\nExit codes: 0 ok, 2 bad usage or configuration, 1 runtime failure (and 3: drift, for `compare --fail-on-drift`). Errors are one line with a DW_ERR_* code.\n',
     );
   registerRunCommand(program);
   registerStatusCommand(program);

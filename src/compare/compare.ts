@@ -1,12 +1,12 @@
+import { ValueSummary } from '../aggregate/index.ts';
+import { DEFAULT_RULES, ruleSchema } from '../config/rules.ts';
 import { DriftwatchError } from '../errors.ts';
+import { compareValues } from '../evaluate/compare-values.ts';
+import { formatValue } from '../evaluate/alert-event.ts';
+import { judge, seriesReading, significanceTest } from '../evaluate/judge.ts';
+import { RuleBook, type ResolvedRule } from '../evaluate/rules.ts';
 import { CategoryCounts, Moments, TDigest } from '../sketch/index.ts';
-import {
-  categoricalDrift,
-  categoricalVerdict,
-  numericDrift,
-  numericVerdict,
-  type VerdictThresholds,
-} from '../stats/index.ts';
+import { categoricalDrift, numericDrift } from '../stats/index.ts';
 import { inferType, openTable, parseNumber, scanColumns, type Cell, type ColumnScan, type ReadOptions, type Table } from './read.ts';
 
 export type ColumnType = 'numeric' | 'categorical';
@@ -14,11 +14,29 @@ export type ColumnType = 'numeric' | 'categorical';
 export interface CompareOptions {
   /** Forced column types; the others are inferred. */
   readonly types?: ReadonlyMap<string, ColumnType>;
-  readonly thresholds?: Partial<VerdictThresholds>;
+  /** The rules that decide (a topology's, as the monitor applies them); the built-in rules by default. */
+  readonly rules?: RuleBook;
+  /** The predictor and model the columns belong to, for the rules' and overrides' globs ('' by default). */
+  readonly series?: { predictor: string; model: string };
+  /** Replace every rule's min_samples / significance (the --min-samples and --alpha options). */
+  readonly minSamples?: number;
+  readonly significance?: number;
   /** Named categories kept per column before `__other__`. */
   readonly categoryCap?: number;
   /** How the files are read (a CSV delimiter instead of detection). */
   readonly read?: ReadOptions;
+}
+
+/** A rule that fired on a column, with what it read. */
+export interface FiredRule {
+  rule: string;
+  statistic: string;
+  value: number;
+  threshold: number;
+  direction: 'above' | 'below';
+  p_value?: number;
+  significance?: number;
+  severity: string;
 }
 
 export interface ColumnReport {
@@ -33,8 +51,11 @@ export interface ColumnReport {
   non_numeric_ref?: number;
   non_numeric_cur?: number;
   drift: Record<string, number>;
+  /** A rule of the topology fired: what the monitor would alert on with these two samples as window and reference. */
   drifted: boolean;
+  /** Every rule that could read the column had too few values on a side. */
   insufficient: boolean;
+  fired: FiredRule[];
   reasons: readonly string[];
 }
 
@@ -52,9 +73,12 @@ export interface CompareReport {
  * Column-wise drift between two files through the product's own sketches: a first streaming pass finds
  * each file's columns and infers each shared column's type over both files (numeric when at least 90 %
  * of its non-missing cells are finite decimal numbers; the others are counted and reported), a second
- * one feeds t-digest + moments or category counts; then src/stats and the verdict rule. A column of one
- * file only is a schema warning, not a column 100 % missing. Two passes keep memory flat whatever the
- * file size.
+ * one feeds t-digest + moments or category counts; then src/stats, and the verdict of the monitor's own
+ * rules (a topology's, or the built-in ones): each feature rule is judged as the evaluator judges it
+ * (evaluate/judge.ts) with the current file as its one window and the reference file as reference —
+ * same statistics, thresholds, significance and min_samples; `for` durations need a stream and do not
+ * apply. A column of one file only is a schema warning, not a column 100 % missing. Two passes keep
+ * memory flat whatever the file size.
  */
 export async function compareFiles(referencePath: string, currentPath: string, options: CompareOptions = {}): Promise<CompareReport> {
   const reference = await openTable(referencePath, options.read);
@@ -96,12 +120,25 @@ export async function compareFiles(referencePath: string, currentPath: string, o
     schema: { only_in_reference: onlyInReference, only_in_current: onlyInCurrent },
     warnings,
   };
+  const rules = options.rules ?? builtinRules();
+  const series = options.series ?? { predictor: '', model: '' };
   for (const column of columns) {
     const ref = refSketches.get(column) as ColumnSketch;
     const cur = curSketches.get(column) as ColumnSketch;
-    report.columns[column] = columnReport(ref, cur, options.thresholds ?? {});
+    const columnRules = rules.for({ ...series, feature: column }, 'feature').map((rule) => ({
+      ...rule,
+      ...(options.minSamples === undefined ? {} : { min_samples: options.minSamples }),
+      ...(options.significance === undefined || rule.significance === undefined ? {} : { significance: options.significance }),
+    }));
+    report.columns[column] = columnReport(ref, cur, columnRules);
   }
   return report;
+}
+
+let builtin: RuleBook | undefined;
+function builtinRules(): RuleBook {
+  builtin ??= new RuleBook(DEFAULT_RULES.map((rule) => ruleSchema.parse(rule)), []);
+  return builtin;
 }
 
 function describeTable(table: Table): string {
@@ -165,34 +202,72 @@ function add(sketch: ColumnSketch, cell: Cell): void {
   sketch.moments.add(value);
 }
 
-function columnReport(ref: ColumnSketch, cur: ColumnSketch, thresholds: Partial<VerdictThresholds>): ColumnReport {
+function summaryOf(sketch: ColumnSketch): ValueSummary {
+  const summary = new ValueSummary();
+  if (sketch.type === 'numeric') {
+    summary.logged = sketch.moments.count + sketch.moments.missing;
+    summary.nulls = sketch.moments.missing;
+    if (sketch.moments.count > 0) summary.numeric = { moments: sketch.moments, digest: sketch.digest };
+  } else {
+    summary.logged = sketch.counts.total + sketch.counts.missing;
+    summary.nulls = sketch.counts.missing;
+    if (sketch.counts.total > 0) summary.categories = sketch.counts;
+  }
+  return summary;
+}
+
+function columnReport(ref: ColumnSketch, cur: ColumnSketch, rules: readonly ResolvedRule[]): ColumnReport {
+  const reference = summaryOf(ref);
+  const current = summaryOf(cur);
+  // Every row is an event: a missing cell is a missing value, as in the monitor.
+  const comparison = compareValues(current, reference, current.logged, reference.logged);
+  const fired: FiredRule[] = [];
+  const reasons: string[] = [];
+  let decided = false;
+  for (const rule of rules) {
+    const reading = seriesReading(rule, 'file', comparison);
+    if (!reading) continue;
+    const { pValue } = reading;
+    const statistic = rule.statistic;
+    const { observation } = judge(rule, [reading]);
+    if (observation.kind === 'insufficient') continue;
+    decided = true;
+    if (observation.kind !== 'breach') continue;
+    const { significance } = rule;
+    const gated = significance !== undefined && pValue !== undefined;
+    fired.push({ rule: rule.name, statistic, value: observation.value, threshold: rule.threshold, direction: rule.direction, severity: rule.severity, ...(gated ? { p_value: pValue, significance } : {}) });
+    const test = significanceTest(statistic, comparison.type) ?? 'p';
+    const gate = gated ? ` with ${test} ${formatValue(test, pValue)} < ${significance}` : '';
+    reasons.push(`${rule.name}: ${statistic} ${formatValue(statistic, observation.value)} ${rule.direction} ${formatValue(statistic, rule.threshold)}${gate}`);
+  }
+  if (!decided) {
+    const needed = Math.max(0, ...rules.map((rule) => rule.min_samples));
+    reasons.push(`insufficient data: ${comparison.referenceSamples} reference and ${comparison.samples} current values, the rules need ${needed} on each side`);
+  } else if (fired.length === 0) {
+    reasons.push('no rule fired');
+  }
+  const nonNumeric = ref.type === 'numeric' && cur.type === 'numeric' ? { non_numeric_ref: ref.nonNumeric, non_numeric_cur: cur.nonNumeric } : {};
+  return { type: ref.type, ...rowCounts(ref, cur), ...nonNumeric, drift: driftValues(ref, cur), drifted: fired.length > 0, insufficient: !decided, fired, reasons };
+}
+
+/** The statistics shown for a column (the brief's keys, then the others). */
+function driftValues(ref: ColumnSketch, cur: ColumnSketch): Record<string, number> {
   if (ref.type === 'numeric' && cur.type === 'numeric') {
-    const drift = numericDrift(ref, cur);
-    const verdict = numericVerdict(drift, thresholds);
-    return {
-      type: 'numeric',
-      ...counts(ref.moments.count, ref.moments.missing, cur.moments.count, cur.moments.missing),
-      non_numeric_ref: ref.nonNumeric,
-      non_numeric_cur: cur.nonNumeric,
-      drift: { psi: drift.psi, ks: drift.ks, ks_p: drift.ks_p, js: drift.js, wasserstein: drift.wasserstein, out_of_range: drift.out_of_range },
-      drifted: verdict.drifted,
-      insufficient: verdict.insufficient,
-      reasons: verdict.reasons,
-    };
+    const d = numericDrift(ref, cur);
+    return { psi: d.psi, ks: d.ks, ks_p: d.ks_p, js: d.js, wasserstein: d.wasserstein, ad: d.ad, ad_p: d.ad_p, shape: d.shape, band_change: d.band_change, out_of_range: d.out_of_range };
   }
   if (ref.type === 'categorical' && cur.type === 'categorical') {
-    const drift = categoricalDrift(ref.counts, cur.counts);
-    const verdict = categoricalVerdict(drift, thresholds);
-    return {
-      type: 'categorical',
-      ...counts(ref.counts.total, ref.counts.missing, cur.counts.total, cur.counts.missing),
-      drift: { js: drift.js, linf: drift.linf, chi2_p: drift.chi2_p, chi2: drift.chi2, new_category_rate: drift.new_category_rate },
-      drifted: verdict.drifted,
-      insufficient: verdict.insufficient,
-      reasons: verdict.reasons,
-    };
+    const d = categoricalDrift(ref.counts, cur.counts);
+    return { js: d.js, linf: d.linf, chi2_p: d.chi2_p, chi2: d.chi2, new_category_rate: d.new_category_rate };
   }
   throw new DriftwatchError('DW_ERR_INTERNAL', 'reference and current sketches of one column disagree on its type');
+}
+
+function rowCounts(ref: ColumnSketch, cur: ColumnSketch) {
+  const of = (sketch: ColumnSketch) => (sketch.type === 'numeric' ? [sketch.moments.count, sketch.moments.missing] : [sketch.counts.total, sketch.counts.missing]);
+  const [countRef, missingRef] = of(ref);
+  const [countCur, missingCur] = of(cur);
+  return counts(countRef!, missingRef!, countCur!, missingCur!);
 }
 
 function counts(countRef: number, missingRef: number, countCur: number, missingCur: number) {

@@ -1,9 +1,9 @@
 import type { CompareReport } from './compare.ts';
 
-const HEADERS = ['column', 'type', 'n_ref', 'n_cur', 'miss_ref', 'miss_cur', 'psi', 'ks', 'ks_p', 'js', 'wasserstein', 'linf', 'chi2_p', 'drifted'];
+const HEADERS = ['column', 'type', 'n_ref', 'n_cur', 'miss_ref', 'miss_cur', 'psi', 'ks', 'ks_p', 'js', 'wasserstein', 'shape', 'ad_p', 'linf', 'chi2_p', 'drifted'];
 const NUMERIC_FROM = 2; // columns from here on are right-aligned
 
-/** The report as an aligned text table, one line per column, then its warnings, for people at a terminal. */
+/** The report as an aligned text table, one line per column (and the rules that fired), then its warnings, for people at a terminal. */
 export function formatTable(report: CompareReport): string {
   const rows: string[][] = [HEADERS];
   for (const [name, column] of Object.entries(report.columns)) {
@@ -20,9 +20,11 @@ export function formatTable(report: CompareReport): string {
       pValue(d.ks_p),
       stat(d.js),
       stat(d.wasserstein),
+      stat(d.shape),
+      pValue(d.ad_p),
       stat(d.linf),
       pValue(d.chi2_p),
-      column.insufficient ? 'insufficient' : column.drifted ? 'YES' : 'no',
+      column.insufficient ? 'insufficient' : column.drifted ? `YES: ${column.fired.map((fired) => fired.rule).join(', ')}` : 'no',
     ]);
   }
   const widths = HEADERS.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));

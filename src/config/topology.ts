@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DriftwatchError, errorMessage } from '../errors.ts';
-import { parseDuration } from '../evaluate/duration.ts';
+import { formatDuration, parseDuration } from '../evaluate/duration.ts';
+import { globToRegExp } from '../evaluate/rules.ts';
 import { registerSecret } from '../telemetry/redact.ts';
 import { comparisonSettings, comparisonsSchema } from './comparisons.ts';
 import { DEFAULT_RULES, overrideSchema, ruleSchema, type Rule } from './rules.ts';
@@ -143,6 +144,7 @@ const sources = z
   });
 
 const resolution = z.object({ bucket: duration, keep: duration }).strict();
+const DEFAULT_RECENT = { bucket: 10_000, keep: 60_000 };
 
 const state = z
   .object({
@@ -166,11 +168,29 @@ const state = z
       .string()
       .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits and _ . : -')
       .default('dw:default'),
-    /** Every event is written to every resolution; each is kept for `keep` (Redis TTL). */
+    /**
+     * Every event is written to every resolution; each is kept for `keep` (Redis TTL). `recent` (null:
+     * none) holds the last seconds in small buckets for the short current windows that catch a large
+     * change within a tick (docs/detection.md); windows shorter than a fine bucket read it.
+     */
     retention: z
-      .object({ fine: resolution.default({ bucket: '1m', keep: '90m' }), coarse: resolution.default({ bucket: '1h', keep: '48h' }) })
+      .object({
+        recent: resolution.nullable().optional(),
+        fine: resolution.default({ bucket: '1m', keep: '90m' }),
+        coarse: resolution.default({ bucket: '1h', keep: '48h' }),
+      })
       .strict()
-      .default({}),
+      .default({})
+      // By default 10-second buckets kept a minute, when fine buckets are longer than that.
+      .transform(({ recent, ...rest }) => ({ ...rest, recent: recent !== undefined ? recent : rest.fine.bucket > DEFAULT_RECENT.bucket ? DEFAULT_RECENT : null }))
+      .superRefine((value, ctx) => {
+        if (value.fine.bucket % (value.recent?.bucket ?? 1) !== 0 || (value.recent && value.recent.bucket >= value.fine.bucket)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['recent', 'bucket'], message: 'expected a bucket smaller than the fine bucket that divides it' });
+        }
+        if (value.coarse.bucket % value.fine.bucket !== 0) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['coarse', 'bucket'], message: 'expected a multiple of the fine bucket' });
+        }
+      }),
     caps: z
       .object({
         models: z.number().int().positive().default(10_000),
@@ -198,11 +218,17 @@ const windows = z
     allowed_lateness: duration.default('1h'),
     /** Events further ahead than this are dead-lettered as DW_ERR_TIME. */
     max_future: duration.default('5m'),
-    /** Current windows end now; rules name the one they read (the first by default). */
+    /**
+     * Current windows end now; rules name the ones they read (the first by default; the built-in drift
+     * rules read all). Windows shorter than a fine bucket are read from the recent buckets.
+     */
     current: z
       .array(z.object({ name: z.string().min(1), duration: duration }).strict())
       .min(1)
-      .default([{ name: '1m', duration: '1m' }]),
+      .default([
+        { name: '1m', duration: '1m' },
+        { name: '10s', duration: '10s' },
+      ]),
     /**
      * What "normal" is. rolling: the `duration` of traffic before the current window. baseline: the
      * training data loaded with `driftwatch baseline load`, falling back to rolling where none is loaded.
@@ -292,17 +318,41 @@ export const topologySchema = z
   .strict()
   .superRefine((value, ctx) => {
     // Comparisons read their evidence from whole coarse buckets and the fine buckets of the current one.
-    const { coarse, fine } = value.state.retention;
+    const { recent, fine, coarse } = value.state.retention;
     if (value.comparisons.enabled && fine.keep < coarse.bucket) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['state', 'retention', 'fine', 'keep'], message: 'must be at least the coarse bucket when comparisons are enabled (they read the current coarse bucket from fine buckets)' });
     }
-    const windowNames = new Set(value.windows.current.map((window) => window.name));
+    const windowNames = value.windows.current.map((window) => window.name);
+    const ruleNames = new Set([...(value.rules.builtin ? DEFAULT_RULES.map((rule) => String(rule['name'])) : []), ...value.rules.defaults.map((rule) => rule.name)]);
     value.rules.defaults.forEach((rule, index) => {
-      if (rule.window !== undefined && !windowNames.has(rule.window)) {
+      if (rule.window !== undefined && !windowNames.some((name) => globToRegExp(rule.window!).test(name))) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rules', 'defaults', index, 'window'], message: `no current window named "${rule.window}"` });
+      }
+      if (rule.unless !== undefined && !ruleNames.has(rule.unless)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rules', 'defaults', index, 'unless'], message: `no rule named "${rule.unless}"` });
+      }
+    });
+    value.windows.current.forEach((window, index) => {
+      if (window.duration >= fine.bucket) return;
+      if (!recent) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['windows', 'current', index, 'duration'], message: `a window shorter than the fine bucket needs state.retention.recent` });
+      } else if (window.duration > recent.keep) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['windows', 'current', index, 'duration'], message: `longer than state.retention.recent.keep (${formatDuration(recent.keep)}) and shorter than a fine bucket` });
       }
     });
   });
+
+/** The event-time bucket events are aggregated into: the smallest resolution kept. */
+export function aggregationBucket(topology: Topology): number {
+  const { recent, fine } = topology.state.retention;
+  return recent?.bucket ?? fine.bucket;
+}
+
+/** The resolution a current window is read from: recent buckets for windows shorter than a fine bucket. */
+export function windowResolution(topology: Topology, durationMs: number): 'recent' | 'fine' {
+  const { recent, fine } = topology.state.retention;
+  return recent && durationMs < fine.bucket ? 'recent' : 'fine';
+}
 
 /** The rules in force: the built-ins (unless turned off) with same-named rules of the topology replacing them. */
 export function effectiveRules(topology: Topology): Rule[] {

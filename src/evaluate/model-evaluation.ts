@@ -1,11 +1,10 @@
 import type { ModelSummary, PerformanceSummary, ValueSummary } from '../aggregate/index.ts';
 import { buildAlertEvent, incidentId, PREDICTION_SERIES, type AlertEvent } from './alert-event.ts';
-import { classify, OK_STATE, step, type AlertState } from './alert-machine.ts';
-import { compareValues, type ValueComparison } from './compare-values.ts';
+import { OK_STATE, step, type AlertState } from './alert-machine.ts';
+import { compareValues, type ValueComparison, type WantedStatistics } from './compare-values.ts';
+import { judge, ruleWindows, seriesReading, significanceTest, type WindowReading } from './judge.ts';
 import type { ResolvedRule, RuleBook } from './rules.ts';
-import type { FeatureStatistic, StatisticName } from './statistics.ts';
-
-const RATE_STATISTICS: ReadonlySet<FeatureStatistic> = new Set(['missing_rate', 'missing_rate_increase', 'default_rate', 'default_rate_increase']);
+import { PERFORMANCE_STATISTICS, type FeatureStatistic, type StatisticName } from './statistics.ts';
 
 export interface WindowSummary {
   name: string;
@@ -59,10 +58,7 @@ export interface EvaluationResult {
   active: Map<string, { rule: ResolvedRule; state: AlertState; feature: string | null }>;
 }
 
-/** Statistics from joined labels: judged on the labeled predictions of the window, with no reference. */
-export const PERFORMANCE_STATISTICS: ReadonlySet<StatisticName> = new Set([
-  'accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'log_loss', 'auc', 'mae', 'rmse', 'bias', 'label_coverage',
-]);
+export { PERFORMANCE_STATISTICS } from './statistics.ts';
 
 /** Predictions in the window a label can be joined to: succeeded, with a value. */
 export const labelablePredictions = (summary: ModelSummary): number => summary.prediction.logged - summary.prediction.nulls;
@@ -112,10 +108,39 @@ function modelSamples(statistic: StatisticName, window: WindowSummary, reference
   return [window.summary.count, reference?.count ?? 0];
 }
 
-/** Statistics that compare with the reference need enough reference samples too. */
-const needsReference = (statistic: StatisticName): boolean =>
-  !PERFORMANCE_STATISTICS.has(statistic) &&
-  !['count', 'throughput', 'error_rate', 'missing_rate', 'default_rate', 'latency_p50', 'latency_p90', 'latency_p95', 'latency_p99'].includes(statistic);
+const statisticsReadCache = new WeakMap<readonly ResolvedRule[], Map<string, WantedStatistics>>();
+
+/**
+ * The statistics a series' rules read in one window (with their significance tests), and the fewest
+ * samples any of them needs. Every statistic is computed for the first window, which status and metrics
+ * show; the others only serve rules, and what no rule reads there — or a window too small for all of
+ * them, like 10 seconds of a model that logs 10 events a second — is not computed (the 10-second window
+ * doubled a tick's statistics). Remembered per rule list (RuleBook shares one between series with the
+ * same rules) and window.
+ */
+function statisticsRead(rules: readonly ResolvedRule[], windows: readonly { name: string }[], windowsKey: string, index: number): WantedStatistics {
+  let byWindow = statisticsReadCache.get(rules);
+  if (!byWindow) statisticsReadCache.set(rules, (byWindow = new Map()));
+  const key = `${index}\u0000${windowsKey}`;
+  let read = byWindow.get(key);
+  if (!read) {
+    const set = new Set<FeatureStatistic>();
+    let minSamples = Number.POSITIVE_INFINITY;
+    for (const rule of rules) {
+      if (!ruleWindows(rule, windows).includes(windows[index]!)) continue;
+      const statistic = rule.statistic as FeatureStatistic;
+      set.add(statistic);
+      minSamples = Math.min(minSamples, rule.min_samples);
+      if (rule.significance === undefined) continue;
+      for (const type of ['numeric', 'categorical'] as const) {
+        const test = significanceTest(statistic, type);
+        if (test) set.add(test);
+      }
+    }
+    byWindow.set(key, (read = { statistics: set, minSamples }));
+  }
+  return read;
+}
 
 /**
  * Evaluates one model: statistics for the model, its prediction and each monitored feature, in every
@@ -126,38 +151,43 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
   const { predictor, model, reference, now } = input;
   const role = input.role ?? 'primary';
   const result: EvaluationResult = { model: [], prediction: [], features: new Map(), changes: [], active: new Map() };
-  const windowByName = new Map(input.windows.map((window) => [window.name, window]));
   const defaultWindow = input.windows[0]!;
+  const windowsKey = input.windows.map((window) => window.name).join('\u0000');
 
-  const apply = (
-    rule: ResolvedRule,
-    feature: string | null,
-    value: number | undefined,
-    samples: number,
-    referenceSamples: number,
-    window: WindowSummary,
-    details: Record<string, string>,
-    pValue?: number,
-  ) => {
+  // Rules already judged on the series being evaluated, for `unless`: a rule stays quiet while the rule it
+  // names is pending or firing on the same series (a shift of location fires the location rule, not
+  // the shape rule as well).
+  const activeOnSeries = new Set<string>();
+  const apply = (rule: ResolvedRule, feature: string | null, readings: readonly WindowReading[]) => {
     const field = `${rule.name}|${feature ?? ''}`;
     const previous = input.states.get(field) ?? OK_STATE;
-    const enough = samples >= rule.min_samples && (!needsReference(rule.statistic) || referenceSamples >= rule.min_samples);
-    let observation = value === undefined || !Number.isFinite(value) || !enough ? ({ kind: 'insufficient' } as const) : classify(value, rule.direction, rule.threshold, rule.clearAt);
-    // The significance gate: a breach must also be unlikely under "no change" (see DEFAULT_RULES).
-    if (observation.kind === 'breach' && rule.significance !== undefined && !(pValue !== undefined && pValue < rule.significance)) {
+    const judged = judge(rule, readings);
+    const { reading } = judged;
+    let { observation } = judged;
+    if (observation.kind === 'breach' && previous.phase === 'ok' && rule.unless !== undefined && activeOnSeries.has(rule.unless)) {
       observation = { kind: 'band', value: observation.value };
     }
     const transition = step(previous, observation, now, rule.for, (since) => incidentId(rule.name, predictor, model, feature, since));
     const { state, event } = transition;
-    if (state.phase !== 'ok') result.active.set(field, { rule, state, feature });
+    if (state.phase !== 'ok') {
+      result.active.set(field, { rule, state, feature });
+      activeOnSeries.add(rule.name);
+    }
     const changed = state.phase !== previous.phase || state.incident !== previous.incident || (state.phase !== 'ok' && state.value !== previous.value);
     if (!changed && !event) return;
+    const decided = reading ?? readings[0];
+    const details: Record<string, string> = {};
+    if (decided?.pValue !== undefined) details['p_value'] = decided.pValue.toExponential(2);
+    if (decided) {
+      details['samples'] = String(decided.samples);
+      details['reference_samples'] = String(decided.referenceSamples);
+    }
     const alert = event
       ? buildAlertEvent(event, rule, { predictor, model, feature }, { id: state.incident, since: state.since, value: state.value }, {
-          window: window.name,
+          window: decided?.window ?? defaultWindow.name,
           reference: input.referenceLabel,
           now,
-          details: { ...details, samples: String(samples), reference_samples: String(referenceSamples) },
+          details,
         })
       : null;
     result.changes.push({ field, state: state.phase === 'ok' ? null : state, event: alert });
@@ -167,10 +197,12 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
   const modelRules = input.rules.for({ predictor, model, role }, 'model');
   for (const window of input.windows) result.model.push(modelStatistics(window, reference, input.labelSampleRate));
   for (const rule of modelRules) {
-    const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
-    const statistics = result.model[input.windows.indexOf(window)]!;
-    const [samples, referenceSamples] = modelSamples(rule.statistic, window, reference);
-    apply(rule, null, statistics.values[rule.statistic], samples, referenceSamples, window, {});
+    const readings = ruleWindows(rule, input.windows).map((window): WindowReading => {
+      const statistics = result.model[input.windows.indexOf(window)]!;
+      const [samples, referenceSamples] = modelSamples(rule.statistic, window, reference);
+      return { window: window.name, value: statistics.values[rule.statistic], samples, referenceSamples };
+    });
+    apply(rule, null, readings);
   }
 
   // The prediction and every monitored feature.
@@ -179,23 +211,23 @@ export function evaluateModel(input: EvaluationInput): EvaluationResult {
     ...input.features.map((name): [string, (summary: ModelSummary) => ValueSummary | undefined, 'feature'] => [name, (summary) => summary.features.get(name), 'feature']),
   ];
   for (const [name, pick, target] of series) {
-    const perWindow: SeriesStatistics[] = input.windows.map((window) => ({
+    const rules = input.rules.for({ predictor, model, role, feature: name }, target);
+    const perWindow: SeriesStatistics[] = input.windows.map((window, index) => ({
       window: window.name,
-      ...compareValues(pick(window.summary), reference ? pick(reference) : undefined, target === 'prediction' ? window.summary.count - window.summary.errors : window.summary.count, reference ? (target === 'prediction' ? reference.count - reference.errors : reference.count) : 0),
+      ...compareValues(
+        pick(window.summary),
+        reference ? pick(reference) : undefined,
+        target === 'prediction' ? window.summary.count - window.summary.errors : window.summary.count,
+        reference ? (target === 'prediction' ? reference.count - reference.errors : reference.count) : 0,
+        index === 0 ? undefined : statisticsRead(rules, input.windows, windowsKey, index),
+      ),
     }));
     if (target === 'prediction') result.prediction = perWindow;
     else result.features.set(name, perWindow);
-    const rules = input.rules.for({ predictor, model, role, feature: name }, target);
+    activeOnSeries.clear();
     for (const rule of rules) {
-      const window = windowByName.get(rule.window ?? defaultWindow.name) ?? defaultWindow;
-      const statistics = perWindow[input.windows.indexOf(window)]!;
-      if (rule.type !== 'any' && rule.type !== statistics.type) continue;
-      const statistic = rule.statistic as FeatureStatistic;
-      // A feature that goes 100 % missing has no values left: rates are judged on the model's events.
-      const [samples, referenceSamples] = RATE_STATISTICS.has(statistic) ? [statistics.events, statistics.referenceEvents] : [statistics.samples, statistics.referenceSamples];
-      const pValue = statistics.type === 'numeric' ? statistics.values.ks_p : statistics.values.chi2_p;
-      const details: Record<string, string> = pValue === undefined ? {} : { p_value: pValue.toExponential(2) };
-      apply(rule, name, statistics.values[statistic], samples, referenceSamples, window, details, pValue);
+      const readings = ruleWindows(rule, input.windows).flatMap((window) => seriesReading(rule, window.name, perWindow[input.windows.indexOf(window)]!) ?? []);
+      if (readings.length > 0) apply(rule, name, readings);
     }
   }
   return result;

@@ -31,10 +31,18 @@ export interface Rule {
   for: number;
   severity: string;
   min_samples: number;
-  /** Drift statistics: fire only if the matching test's p-value is also below this. */
+  /**
+   * Drift statistics: fire only if the matching test's p-value is also below this (KS for numeric
+   * distances, Anderson–Darling for shape and band_change, χ² for categorical series).
+   */
   significance?: number | undefined;
-  /** The current window the rule reads (the first by default). */
+  /**
+   * The current windows the rule reads, a glob over their names ("*": all of them; the first by
+   * default). It fires when any of them breaches and clears when all of them are clear.
+   */
   window?: string | undefined;
+  /** Another rule's name: this one does not start an incident while that one is pending or firing on the same series. */
+  unless?: string | undefined;
   match: SeriesMatch;
   enabled: boolean;
 }

@@ -185,7 +185,7 @@ export function modelStatus(
 }
 
 const DRIFT_KEYS = {
-  numeric: ['psi', 'ks', 'ks_p', 'js', 'wasserstein'],
+  numeric: ['psi', 'ks', 'ks_p', 'js', 'wasserstein', 'ad', 'ad_p', 'shape', 'band_change'],
   categorical: ['js', 'linf', 'chi2_p'],
   unknown: [],
 } as const;

@@ -78,6 +78,11 @@ export class EvaluationLoop {
 
   private async loop(): Promise<void> {
     const { tick } = this.deps.topology.evaluation;
+    // Ticks after the first fall on the clock's multiples of the tick, plus a moment for the last events
+    // of the bucket that just closed to be written: a 10-second window then reads whole 10-second buckets
+    // (10–11 s of traffic) instead of up to 20 s when the phase is unlucky, which is what a change needs
+    // to show within one tick (docs/detection.md).
+    const lag = Math.min(1000, Math.floor(tick / 5));
     while (!this.stopped) {
       await this.gate;
       const started = this.deps.clock();
@@ -90,9 +95,10 @@ export class EvaluationLoop {
         if (this.failingSince === undefined) this.deps.logger.error({ err: errorMessage(error) }, `evaluation tick failed: ${errorMessage(error)}; retrying every tick`);
         this.failingSince ??= started;
       }
-      const elapsed = this.deps.clock() - started;
+      const now = this.deps.clock();
+      const wait = Math.floor((now - lag) / tick + 1) * tick + lag - now;
       // Sleep in short steps so that stop() is prompt.
-      for (let waited = 0; waited < tick - elapsed && !this.stopped; waited += 200) await sleep(Math.min(200, tick - elapsed - waited));
+      for (let waited = 0; waited < wait && !this.stopped; waited += 200) await sleep(Math.min(200, wait - waited));
     }
   }
 

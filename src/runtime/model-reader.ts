@@ -1,5 +1,5 @@
 import { ModelSummary } from '../aggregate/index.ts';
-import { effectiveRules, type Topology } from '../config/topology.ts';
+import { effectiveRules, windowResolution, type Topology } from '../config/topology.ts';
 import { formatDuration } from '../evaluate/duration.ts';
 import type { EvaluationInput } from '../evaluate/model-evaluation.ts';
 import { RuleBook } from '../evaluate/rules.ts';
@@ -39,17 +39,27 @@ export class ModelReader {
   async input(entry: ModelEntry, now: number, windowsOverride?: Topology['windows']['current']): Promise<EvaluationInput> {
     const { topology } = this;
     const { windows: store, evaluation } = this.state;
-    const { fine, coarse } = topology.state.retention;
+    const { recent, fine, coarse } = topology.state.retention;
     const current = windowsOverride ?? topology.windows.current;
-    const plans = current.map((window) => ({ window, plan: planWindow(now, window.duration, topology.windows.reference.duration, fine.bucket, coarse.bucket) }));
-    const windows = [];
-    for (const { window, plan } of plans) {
-      const summary = ModelSummary.combine(await store.summaries(entry.key, 'fine', bucketStarts({ from: plan.current.from, to: now + 1 }, fine.bucket)));
-      // Performance of the predictions made in the window, from the labels joined to them so far.
-      const performance = topology.labels.enabled ? await store.performance(entry.key, 'fine', plan.current.from, now + 1) : undefined;
-      windows.push({ name: window.name, summary, seconds: (now - plan.current.from) / 1000, performance });
-    }
-    const reference = await this.reference(entry.key, now, plans[0]!.plan);
+    const plans = current.map((window) => {
+      // Windows shorter than a fine bucket are read from the recent buckets (configuration checks they exist).
+      const resolution = windowResolution(topology, window.duration);
+      const bucket = resolution === 'recent' ? recent!.bucket : fine.bucket;
+      return { window, resolution, bucket, plan: planWindow(now, window.duration, topology.windows.reference.duration, bucket, coarse.bucket) };
+    });
+    // The windows are read concurrently: a tick waits on Redis once per model, not once per window.
+    const windows = await Promise.all(
+      plans.map(async ({ window, resolution, bucket, plan }) => {
+        const summary = ModelSummary.combine(await store.summaries(entry.key, resolution, bucketStarts({ from: plan.current.from, to: now + 1 }, bucket)));
+        // Performance of the predictions made in the window, from the labels joined to them so far (kept
+        // per fine bucket: a shorter window has none).
+        const performance = topology.labels.enabled && resolution === 'fine' ? await store.performance(entry.key, 'fine', plan.current.from, now + 1) : undefined;
+        return { name: window.name, summary, seconds: (now - plan.current.from) / 1000, performance };
+      }),
+    );
+    // The rolling reference ends at the fine bucket where the longest window starts: no window overlaps it.
+    const longest = Math.max(...current.map((window) => window.duration));
+    const reference = await this.reference(entry.key, now, planWindow(now, longest, topology.windows.reference.duration, fine.bucket, coarse.bucket));
     const [features, states] = await Promise.all([store.monitoredFeatures(entry.key), evaluation.alertStates(entry.key)]);
     return {
       predictor: entry.predictor,

@@ -89,6 +89,12 @@ export class CategoryCounts {
     return sorted;
   }
 
+  /** Every named category's count, in no particular order, then `__other__` when it holds anything (no sort, no copy). */
+  forEachCount(visit: (category: string, count: number) => void): void {
+    for (const [category, count] of this.counts) visit(category, count);
+    if (this.overflow > 0) visit(OTHER_CATEGORY, this.overflow);
+  }
+
   /** The n largest named categories, count descending then name (`__other__` is never listed). */
   top(n: number): Array<[string, number]> {
     return [...this.counts.entries()].sort((a, b) => b[1] - a[1] || byName(a, b)).slice(0, Math.max(0, n));

@@ -375,6 +375,13 @@ export class TDigest {
     if (DECODE_SCRATCH.means.length < header.size) DECODE_SCRATCH = newStream(Math.max(header.size, 2 * DECODE_SCRATCH.means.length));
     const { total } = readCentroids(header, DECODE_SCRATCH);
     if (header.size === 0) return this;
+    // A small delta (a batch's few values, stored as they are) joins the add buffer: merging its stream
+    // into the pending one copies everything pending for every delta, which made a window of a merged
+    // bucket plus 7 small deltas cost 6× the bucket alone (2.3 vs 0.4 ms for 50 features).
+    if (header.singletons) {
+      for (let i = 0; i < header.size; i++) this.add(DECODE_SCRATCH.means[i] as number);
+      return this;
+    }
     this.absorb({ means: DECODE_SCRATCH.means, weights: DECODE_SCRATCH.weights, pure: DECODE_SCRATCH.pure, n: header.size }, total);
     return this;
   }

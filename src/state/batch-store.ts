@@ -6,12 +6,16 @@ import type { JoinStore } from './join-store.ts';
 import { partitionName, type KeyLayout, type ModelKeys, type Resolution } from './keys.ts';
 import { UnitBatch, type UnitWriter } from './units.ts';
 
+const FINE_AND_COARSE: readonly Resolution[] = ['fine', 'coarse'];
+
 export interface ResolutionSpec {
   bucketMs: number;
   keepMs: number;
 }
 
 export interface BatchStoreOptions {
+  /** Small buckets of the last seconds, for current windows shorter than a fine bucket (absent: none are written). */
+  recent?: ResolutionSpec | undefined;
   fine: ResolutionSpec;
   coarse: ResolutionSpec;
   maxFeaturesPerModel: number;
@@ -33,7 +37,7 @@ export interface ModelWrite {
   errors: number;
   /** Every feature seen → values logged. */
   features: ReadonlyMap<string, number>;
-  /** Encoded summary per fine bucket start. */
+  /** Encoded summary per aggregation bucket start (the recent bucket when recent buckets are kept, else the fine one). */
   buckets: readonly { start: number; bytes: Buffer }[];
   /** Per role the model's events had here, their latest sent_at (the model's role now is that of its latest event). */
   roles?: ReadonlyMap<string, number>;
@@ -168,8 +172,14 @@ export class BatchStore {
   }
 
   bucketStart(resolution: Resolution, time: number): number {
-    const { bucketMs } = this.options[resolution];
+    const { bucketMs } = this.resolution(resolution);
     return time - (time % bucketMs);
+  }
+
+  private resolution(resolution: Resolution): ResolutionSpec {
+    const spec = this.options[resolution];
+    if (!spec) throw new Error(`no ${resolution} resolution is configured`);
+    return spec;
   }
 
   async applyPredictions(write: PredictionWrite): Promise<PredictionWriteResult> {
@@ -202,7 +212,7 @@ export class BatchStore {
         ops.admitFeature(keys.features, feature, keys.totals);
         if (logged > 0) ops.countFeature(keys.totals, keys.features, feature, logged);
       }
-      for (const { start, bytes } of model.buckets) this.appendBucket(ops, (resolution, at) => keys.bucket(resolution, at), start, bytes);
+      for (const { start, bytes } of model.buckets) this.appendBucket(ops, (resolution, at) => keys.bucket(resolution, at), start, bytes, this.summaryResolutions);
       return { model: model.key, handle };
     });
     for (const pair of pairs.values()) {
@@ -312,10 +322,18 @@ export class BatchStore {
     this.compactor.schedule(result.longLists);
   }
 
-  /** Appends a fine bucket's blob to its fine and its coarse list, each kept until the bucket's end is `keep` old. */
-  private appendBucket(ops: UnitWriter, key: (resolution: Resolution, start: number) => string, start: number, bytes: Buffer): void {
-    for (const resolution of ['fine', 'coarse'] as const) {
-      const { bucketMs, keepMs } = this.options[resolution];
+  /**
+   * Summaries go to the recent buckets too when those are kept (the aggregator then makes deltas per
+   * recent bucket, each inside one fine bucket); performance and pairs are read per fine bucket only.
+   */
+  private get summaryResolutions(): readonly Resolution[] {
+    return this.options.recent ? ['recent', 'fine', 'coarse'] : FINE_AND_COARSE;
+  }
+
+  /** Appends a bucket's blob to the list of each resolution's bucket holding it, each kept until that bucket's end is `keep` old. */
+  private appendBucket(ops: UnitWriter, key: (resolution: Resolution, start: number) => string, start: number, bytes: Buffer, resolutions: readonly Resolution[] = FINE_AND_COARSE): void {
+    for (const resolution of resolutions) {
+      const { bucketMs, keepMs } = this.resolution(resolution);
       ops.append(key(resolution, this.bucketStart(resolution, start)), bytes, keepMs + bucketMs);
     }
   }

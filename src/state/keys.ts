@@ -7,7 +7,7 @@
  *   :features                 HASH  feature → "1": the monitored features (capped in Lua)
  *   :totals                   HASH  n, err, lab, f:<feature>, of (features refused) — exact since monitoring began;
  *                                   r:<role> → the latest sent_at seen with that role (the model's role now: the latest)
- *   :b:<res>:<start>          LIST  encoded ModelSummary deltas of one bucket (TTL = keep)
+ *   :b:<res>:<start>          LIST  encoded ModelSummary deltas of one bucket, res = recent|fine|coarse (TTL = keep)
  *   :perf:<res>:<start>       LIST  encoded PerformanceSummary deltas of one prediction-time bucket (TTL = keep)
  *   :wm                       HASH  <topic>/<partition> → last offset written for this model (exactly once);
  *                                   l:<topic>/<partition> → last label journal entry applied to it
@@ -35,7 +35,7 @@
  *   :partitions               SET   <topic>/<partition> of every source partition written (their counters add up in status)
  *   :generation               STRING a random id set once: another one (or none) means the dataset was lost or replaced
  */
-export type Resolution = 'fine' | 'coarse';
+export type Resolution = 'recent' | 'fine' | 'coarse';
 
 export interface ModelKeys {
   tag: string;

@@ -16,7 +16,8 @@ import { WindowStore } from './window-store.ts';
 /** The state section of a topology, as far as the state layer needs it. */
 export interface StateSpec extends ConnectionSpec {
   key_prefix: string;
-  retention: { fine: { bucket: number; keep: number }; coarse: { bucket: number; keep: number } };
+  /** `recent` (absent or null: none): small buckets of the last seconds, for windows shorter than a fine bucket. */
+  retention: { recent?: { bucket: number; keep: number } | null; fine: { bucket: number; keep: number }; coarse: { bucket: number; keep: number } };
   caps: { features_per_model: number; models: number };
   /** Redis commands fail after this long (ms) instead of waiting forever (state.command_timeout). */
   command_timeout?: number;
@@ -65,6 +66,8 @@ export interface StateAdmin {
   purge(): Promise<number>;
   /** Resolves once background compactions are done (benchmarks that want a settled state). */
   settleCompactions(): Promise<void>;
+  /** Merges one bucket list into one element now, as compaction does (benchmarks that set up a steady state's lists). */
+  compact(key: string): Promise<boolean>;
 }
 
 export interface State<S, P, Q = unknown> {
@@ -89,10 +92,14 @@ export function openState<S, P, Q>(spec: StateSpec, codecs: StateCodecs<S, P, Q>
   const connection = connect(spec, options.maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest: options.maxRetriesPerRequest });
   const { client, cluster } = connection;
   const keys = new KeyLayout(spec.key_prefix);
-  const { fine, coarse } = spec.retention;
+  const { recent, fine, coarse } = spec.retention;
   const compactor = new Compactor(client, codecs as StateCodecs<unknown, unknown, unknown>, options.onCompactionError ?? (() => undefined));
   const joins = new JoinStore(client, keys, cluster, { ttlMs: spec.label_join_ttl, maxFutureMs: options.maxFutureMs });
-  const resolutions = { fine: { bucketMs: fine.bucket, keepMs: fine.keep }, coarse: { bucketMs: coarse.bucket, keepMs: coarse.keep } };
+  const resolutions = {
+    ...(recent ? { recent: { bucketMs: recent.bucket, keepMs: recent.keep } } : {}),
+    fine: { bucketMs: fine.bucket, keepMs: fine.keep },
+    coarse: { bucketMs: coarse.bucket, keepMs: coarse.keep },
+  };
   const batches = new BatchStore(client, keys, cluster, joins, compactor, {
     ...resolutions,
     maxFeaturesPerModel: spec.caps.features_per_model,
@@ -149,6 +156,7 @@ export function openState<S, P, Q>(spec: StateSpec, codecs: StateCodecs<S, P, Q>
       keysPerNode: () => keysPerNode(client, cluster, keys),
       purge: () => purge(client, cluster, keys),
       settleCompactions: () => compactor.settle(),
+      compact: (key) => compactor.compact(key),
     },
     async close() {
       await compactor.close();

@@ -43,12 +43,19 @@ export class WindowStore<S, P, Q = unknown> {
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     private readonly codecs: StateCodecs<S, P, Q>,
-    private readonly resolutions: Record<Resolution, { bucketMs: number }>,
+    /** Recent buckets only when they are kept (state.retention.recent). */
+    private readonly resolutions: Record<Exclude<Resolution, 'recent'>, { bucketMs: number }> & { recent?: { bucketMs: number } | undefined },
   ) {}
 
   bucketStart(resolution: Resolution, time: number): number {
-    const { bucketMs } = this.resolutions[resolution];
+    const { bucketMs } = this.resolution(resolution);
     return time - (time % bucketMs);
+  }
+
+  private resolution(resolution: Resolution): { bucketMs: number } {
+    const spec = this.resolutions[resolution];
+    if (!spec) throw new Error(`no ${resolution} resolution is configured`);
+    return spec;
   }
 
   async models(): Promise<ModelEntry[]> {
@@ -96,7 +103,8 @@ export class WindowStore<S, P, Q = unknown> {
   /**
    * One merged summary per bucket start (empty buckets included). A reader that merged a list of
    * several deltas writes the merge back (the compaction script's compare-and-set keeps it safe against
-   * concurrent appends), so the next read of the bucket decodes one element.
+   * concurrent appends), so the next read of the bucket decodes one element. Not recent buckets: they
+   * are read about once when complete, so encoding their merge to write it back is wasted.
    */
   async summaries(model: string, resolution: Resolution, starts: readonly number[]): Promise<S[]> {
     const keys = this.keys.model(model);
@@ -105,7 +113,7 @@ export class WindowStore<S, P, Q = unknown> {
     return (await this.lists(lists)).map((blobs, index) => {
       const merged = codec.merge(blobs);
       // Bounded: a tick over thousands of models must not queue thousands of merged blobs at once.
-      if (blobs.length >= 2 && this.writeBacksInFlight < WRITE_BACKS_IN_FLIGHT) {
+      if (blobs.length >= 2 && resolution !== 'recent' && this.writeBacksInFlight < WRITE_BACKS_IN_FLIGHT) {
         this.writeBacksInFlight++;
         this.client
           .dwCompactList(lists[index]!, blobs.length, codec.encode(merged), sha1(blobs[0]!), sha1(blobs[blobs.length - 1]!))
@@ -118,7 +126,7 @@ export class WindowStore<S, P, Q = unknown> {
 
   /** The merged performance (labels joined to predictions made in [from, to)) at one resolution. */
   async performance(model: string, resolution: Resolution, from: number, to: number): Promise<P> {
-    const { bucketMs } = this.resolutions[resolution];
+    const { bucketMs } = this.resolution(resolution);
     const keys = this.keys.model(model);
     const lists: string[] = [];
     for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) lists.push(keys.performance(resolution, start));
@@ -127,7 +135,7 @@ export class WindowStore<S, P, Q = unknown> {
 
   /** The merged pairs of a shadow model's predictions made in [from, to) at one resolution. */
   async pairs(model: string, resolution: Resolution, from: number, to: number): Promise<Q> {
-    const { bucketMs } = this.resolutions[resolution];
+    const { bucketMs } = this.resolution(resolution);
     const keys = this.keys.model(model);
     const lists: string[] = [];
     for (let start = this.bucketStart(resolution, from); start < to; start += bucketMs) lists.push(keys.pairs(resolution, start));

@@ -5,7 +5,10 @@ export { jsDistance, jsDistanceCategorical, jsDistanceFromShares } from './js.ts
 export { wasserstein, wasserstein1 } from './wasserstein.ts';
 export { outOfRangeRate } from './out-of-range.ts';
 export { linf } from './linf.ts';
-export { chiSquare, type ChiSquareResult } from './chi-square.ts';
+export { chiSquare, MIN_EXPECTED, type ChiSquareResult } from './chi-square.ts';
+export { andersonDarling, andersonDarlingPValue, tiedSpectrum, type AndersonDarlingResult } from './anderson-darling.ts';
+export { symmetricEigenvalues, weightedChiSquareTail } from './quadratic-form.ts';
+export { bandChange, meanAbsoluteDeviation, QUANTILE_BANDS, shapeChange } from './shape.ts';
+export { erfc, normalSurvival } from './normal.ts';
 export { newCategoryRate } from './new-category.ts';
-export { numericDrift, categoricalDrift, type NumericDrift, type CategoricalDrift, type NumericSketches } from './drift.ts';
-export { numericVerdict, categoricalVerdict, DEFAULT_THRESHOLDS, type Verdict, type VerdictThresholds } from './verdict.ts';
+export { numericDrift, categoricalDrift, type NumericDrift, type NumericDriftParts, type CategoricalDrift, type NumericSketches } from './drift.ts';

@@ -10,7 +10,7 @@ export interface KsResult {
   readonly insufficient: boolean;
 }
 
-const scratch: KnotDistances = { sup: 0, l1: 0 };
+const scratch: KnotDistances = { sup: 0, l1: 0, ad: 0 };
 
 /**
  * Two-sample Kolmogorov–Smirnov statistic from digest CDFs: D = supₓ |F_ref(x) − F_cur(x)|.

@@ -11,7 +11,7 @@ import { insufficient, statistic, type Statistic } from './result.ts';
  * the sketched distributions, tails to min/max included, with no grid to tune. One linear merge walk
  * over the two sorted knot sequences (knot-walk.ts) visits every such interval.
  */
-const scratch: KnotDistances = { sup: 0, l1: 0 };
+const scratch: KnotDistances = { sup: 0, l1: 0, ad: 0 };
 
 export function wasserstein1(reference: TDigest, current: TDigest): number {
   return knotDistances(reference.cdfKnots(), current.cdfKnots(), scratch).l1;

@@ -119,7 +119,7 @@ interface EvaluationSnapshot {
   active: Map<string, { rule: { name: string; severity: string; target: string }; state: { phase: string }; feature: string | null }>;
 }
 
-const FEATURE_GAUGE_STATISTICS = ['psi', 'ks', 'js', 'wasserstein', 'linf', 'missing_rate', 'default_rate'] as const;
+const FEATURE_GAUGE_STATISTICS = ['psi', 'ks', 'js', 'wasserstein', 'shape', 'linf', 'missing_rate', 'default_rate'] as const;
 /** Online performance from joined labels, one gauge series per model and metric (a fixed list). */
 const PERFORMANCE_GAUGE_STATISTICS = ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'log_loss', 'auc', 'mae', 'rmse', 'bias', 'label_coverage'] as const;
 

@@ -155,6 +155,39 @@ describe.each(STATE_MODES)('Redis state (%s): exactly-once writes, compaction, t
     expect(await raw.dwCompactList(fineList, 3, Buffer.from('x'), 'stale', 'stale')).toBe(0);
   });
 
+  it('writes 10-second deltas to their recent lists beside the fine and coarse ones, on the model\'s tag; reading recent lists writes nothing back', async () => {
+    // The worker aggregates per recent bucket when recent buckets are kept (the default: 10 s kept 1 m).
+    const plan = (from: number, to: number) =>
+      planPredictions(
+        Array.from({ length: to - from }, (_, k) => ({ offset: from + k, event: event(from + k, 'recent') })),
+        { aggregation: { ...aggregation, bucketMs: 10_000 }, admission: new Admission(2000, 10), joinSampleRate: undefined },
+      );
+    const apply = (from: number, to: number) =>
+      state.batches.applyPredictions({ topic: 'recent', partition: 0, first: from, last: to - 1, models: plan(from, to).models, joinGroups: [], deadLetters: new Map(), overflowModelEvents: 0 });
+    const starts = [0, 1, 2, 3, 4].map((k) => T0 + k * 10_000);
+    expect(plan(0, 100).models[0]!.buckets.map((bucket) => bucket.start)).toEqual(starts);
+    expect((await apply(0, 100)).kind).toBe('applied');
+    const keys = state.keys.model('eta/recent');
+    const recentList = keys.bucket('recent', T0 + 10_000);
+    // Same hash tag as the model's other keys: one slot, so the write stays one call per model on a cluster.
+    expect(recentList.startsWith(`${keys.tag}:`)).toBe(true);
+    expect(await raw.llen(recentList)).toBe(1);
+    const ttl = await raw.pttl(recentList);
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(70_000); // keep 1 m + the bucket
+    // Every 10-second delta also lands in the minute's fine list and the hour's coarse list.
+    const fine = await state.windows.summaries('eta/recent', 'fine', [T0]);
+    expect(fine[0]!.count).toBe(100);
+    expect((await state.windows.summaries('eta/recent', 'recent', starts)).map((summary) => summary.count)).toEqual([20, 20, 20, 20, 20]);
+    // A second batch makes each recent list two deltas long: read and merged, not written back.
+    expect((await apply(100, 200)).kind).toBe('applied');
+    expect((await state.windows.summaries('eta/recent', 'recent', starts)).map((summary) => summary.count)).toEqual([40, 40, 40, 40, 40]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await raw.llen(recentList)).toBe(2);
+    const [window] = await state.windows.summaries('eta/recent', 'recent', [T0 + 20_000]);
+    expect(window!.features.get('a')!.numeric!.moments.count).toBe(40);
+  });
+
   it('keeps join records per slot and shard; a label claims its record once, a duplicate finds it claimed, a replay finds its own claim', async () => {
     const slotMs = 21 * 60 * MINUTE; // an eighth of the 7-day TTL
     const record = (i: number) => encodeJoinRecord({ model: 'eta/v1', sentAt: T0 - (i % 2) * slotMs, prediction: i, scores: null });

@@ -39,18 +39,28 @@ export async function schemaIdFor(topic: string, schema: 'prediction' | 'label' 
   return registerSchema(registryConnection({ registry_url: ENDPOINTS.registryUrl, registry: {} }), `${topic}-value`, readFileSync(schema === 'prediction' ? PREDICTION_SCHEMA_FILE : LABEL_SCHEMA_FILE, 'utf8'));
 }
 
-/** Collects every alert event on a topic, from its beginning, until stopped. */
-export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ events: AlertEvent[]; stop: () => Promise<void> }> {
+/**
+ * Collects every alert event on a topic, from its beginning, until stopped. A shared topic (the stack's
+ * driftwatch.alerts) keeps events that earlier checkouts wrote with an older alert schema: those are
+ * counted in `undecodable` and passed over (a throw here would stop the consumer at the first of them).
+ */
+export async function collectAlerts(kafka: Kafka, topic: string): Promise<{ events: AlertEvent[]; undecodable: () => number; stop: () => Promise<void> }> {
   const consumer: Consumer = kafka.consumer({ groupId: uniqueName('alerts-reader') });
   const events: AlertEvent[] = [];
+  let undecodable = 0;
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      if (message.value) events.push(decodeAlertEvent(message.value));
+      if (!message.value) return;
+      try {
+        events.push(decodeAlertEvent(message.value));
+      } catch {
+        undecodable++;
+      }
     },
   });
-  return { events, stop: () => consumer.disconnect() };
+  return { events, undecodable: () => undecodable, stop: () => consumer.disconnect() };
 }
 
 /** Collects every verdict event on a topic, from its beginning, with its key, into `events`, until stopped. */

@@ -15,6 +15,8 @@ export interface PlannerOptions {
   joinTtlMs: number;
   /** Shadows are paired with their primaries by request_id (comparisons on): decoding lists who takes part. */
   pairing: boolean;
+  /** Pairs are summed per fine bucket (the aggregation bucket is a recent one when those are kept). */
+  pairBucketMs: number;
 }
 
 /** A model of a batch, as the fleet's model registry is asked about it. */
@@ -116,7 +118,7 @@ export class PredictionPlanner {
     const { joins, ...plan } = planPredictions(events, { aggregation: this.options.aggregation, admission: this.admission, joinSampleRate: this.options.joinSampleRate, floors, refused });
     if (completed.size > 0) {
       const byEvent = events.map((_, i) => completed.get(i));
-      plan.pairs = planPairs(events, byEvent, this.options.aggregation.bucketMs, floors);
+      plan.pairs = planPairs(events, byEvent, this.options.pairBucketMs, floors);
     }
     return { ...plan, joinGroups: packJoinRecords(joins, this.slots) };
   }

@@ -18,6 +18,8 @@ export interface PredictionSourceDeps {
   logger: Logger;
   limits: ValidationLimits & { maxMessageBytes: number };
   aggregation: AggregatorOptions;
+  /** Pairs are summed per fine bucket (the aggregation bucket is a recent one when those are kept). */
+  pairBucketMs: number;
   /** Keep join records for labels at this sample rate (topology `labels`); undefined = labels are off. */
   joinSampleRate: number | undefined;
   joinTtlMs: number;
@@ -53,7 +55,7 @@ export class PredictionSource implements BatchSource<DecodedPredictions, Prepare
   private refusedFeatures = 0;
 
   constructor(private readonly deps: PredictionSourceDeps) {
-    const options = { limits: deps.limits, aggregation: deps.aggregation, joinSampleRate: deps.joinSampleRate, joinTtlMs: deps.joinTtlMs, pairing: deps.pairs !== undefined };
+    const options = { limits: deps.limits, aggregation: deps.aggregation, joinSampleRate: deps.joinSampleRate, joinTtlMs: deps.joinTtlMs, pairing: deps.pairs !== undefined, pairBucketMs: deps.pairBucketMs };
     this.planner = deps.thread ? new PlanningThread(options, deps.schemas, deps.logger) : new LocalPlanner(options, deps.schemas);
   }
 

@@ -49,10 +49,13 @@ async function inputError(run: () => Promise<unknown>): Promise<DriftwatchError>
 
 describe('compare', () => {
   it('infers column types and finds the drifted columns (CSV, quoted fields, CRLF)', async () => {
-    const report = await compareFiles(path('ref.csv'), path('cur.csv'));
+    // 400 rows a side: under the rules' 500, so ask for 100.
+    const report = await compareFiles(path('ref.csv'), path('cur.csv'), { minSamples: 100 });
     const { age, city, score, code } = report.columns;
     expect(age).toMatchObject({ type: 'numeric', count_ref: 400, count_cur: 400, drifted: true });
+    expect(age?.fired.map((fired) => fired.rule)).toContain('feature-drift');
     expect(city).toMatchObject({ type: 'categorical', drifted: true });
+    expect(city?.fired.map((fired) => fired.rule)).toContain('category-drift');
     expect(city?.drift.linf).toBeCloseTo(1 / 3, 2);
     expect(score).toMatchObject({ type: 'numeric', count_ref: 360, missing_ref: 40, drifted: false });
     expect(score?.missing_rate_ref).toBeCloseTo(0.1, 12);
@@ -70,7 +73,7 @@ describe('compare', () => {
   });
 
   it('reads NDJSON (by extension or content), nulls and NA strings as missing, booleans as categories', async () => {
-    const report = await compareFiles(path('cur.ndjson'), path('data.txt'), { thresholds: { minSamples: 1 } });
+    const report = await compareFiles(path('cur.ndjson'), path('data.txt'), { minSamples: 1 });
     expect(report.columns.age).toMatchObject({ type: 'numeric', count_ref: 300, count_cur: 2 });
     expect(report.columns.note).toMatchObject({ count_ref: 0, missing_ref: 300, count_cur: 0, missing_cur: 2 });
     expect(report.schema).toEqual({ only_in_reference: ['city', 'flag'], only_in_current: ['x'] });
@@ -101,7 +104,7 @@ describe('compare', () => {
       return true;
     });
     try {
-      await buildProgram().parseAsync(['node', 'driftwatch', 'compare', path('ref.csv'), path('cur.csv'), '--json', '--type', 'code=categorical']);
+      await buildProgram().parseAsync(['node', 'driftwatch', 'compare', path('ref.csv'), path('cur.csv'), '--json', '--type', 'code=categorical', '--min-samples', '100']);
     } finally {
       spy.mockRestore();
     }

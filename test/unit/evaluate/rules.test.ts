@@ -25,7 +25,8 @@ describe('rules', () => {
     const drift = distance.find((rule) => rule.name === 'feature-drift')!;
     expect(drift).toMatchObject({ threshold: 0.5, clearAt: 0.3, for: 120_000, direction: 'above', statistic: 'ks' });
     const other = rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'v1', feature: 'time' }, 'feature');
-    expect(other.find((rule) => rule.name === 'feature-drift')).toMatchObject({ threshold: 0.1, clearAt: 0.05, for: 0, significance: 1e-6 });
+    expect(other.find((rule) => rule.name === 'feature-drift')).toMatchObject({ threshold: 0.1, clearAt: 0.05, for: 0, significance: 1e-8, window: '*' });
+    expect(other.find((rule) => rule.name === 'feature-shape-drift')).toMatchObject({ statistic: 'shape', threshold: 0.25, significance: 1e-8, unless: 'feature-drift' });
     expect(rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'canary-3', feature: 'time' }, 'feature')).toEqual([]);
     const model = rulesFor(rules, topology.rules.overrides, { predictor: 'eta', model: 'v1' }, 'model');
     expect(model.map((rule) => rule.name).sort()).toEqual(['accuracy-drop', 'error-rate', 'latency-p99']);
@@ -43,6 +44,19 @@ describe('rules', () => {
     expect(() => parseTopology({ rules: { defaults: [{ name: 'x', target: 'feature', statistic: 'psi', above: 1, window: '9m' }] } })).toThrow(
       /no current window named "9m"/,
     );
+    expect(() => parseTopology({ rules: { defaults: [{ name: 'x', target: 'feature', statistic: 'psi', above: 1, unless: 'nope' }] } })).toThrow(
+      /rules\.defaults\.0\.unless: no rule named "nope"/,
+    );
+    expect(() => parseTopology({ windows: { current: [{ name: '5s', duration: '5s' }] }, state: { retention: { recent: null } } })).toThrow(
+      /windows\.current\.0\.duration: a window shorter than the fine bucket needs state\.retention\.recent/,
+    );
+    expect(() => parseTopology({ windows: { current: [{ name: '50s', duration: '50s' }] }, state: { retention: { recent: { bucket: '10s', keep: '30s' } } } })).toThrow(
+      /windows\.current\.0\.duration: longer than state\.retention\.recent\.keep/,
+    );
+    expect(() => parseTopology({ state: { retention: { recent: { bucket: '7s', keep: '1m' } } } })).toThrow(/state\.retention\.recent\.bucket: expected a bucket smaller than the fine bucket that divides it/);
+    // Fine buckets of 10 s or less: no recent resolution unless asked for.
+    expect(parseTopology({ state: { retention: { fine: { bucket: '5s', keep: '1h' } } }, windows: { current: [{ name: '15s', duration: '15s' }] } }).state.retention.recent).toBeNull();
+    expect(parseTopology({}).state.retention.recent).toEqual({ bucket: 10_000, keep: 60_000 });
     expect(() => parseTopology({ rules: { defaults: [{ name: 'x', target: 'feature', statistic: 'psi', above: 1, treshold: 2 }] } })).toThrow(
       /unknown key\(s\) "treshold"/,
     );

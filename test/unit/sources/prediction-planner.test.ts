@@ -18,6 +18,7 @@ const options: PlannerOptions = {
   joinSampleRate: 1,
   joinTtlMs: topology.state.label_join_ttl,
   pairing: true,
+  pairBucketMs: 60_000,
 };
 
 /** The registry cache as the planner sees it: one known schema, one id the registry does not know. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CategoryCounts } from '../../../src/sketch/index.ts';
 import { categoricalDrift, chiSquare, jsDistanceCategorical, linf, newCategoryRate } from '../../../src/stats/index.ts';
 import { chiSquareSurvival, gammaQ, logGamma } from '../../../src/stats/gamma.ts';
+import { createRandom } from '../../../src/random.ts';
 
 function counts(entries: Record<string, number>, cap = 100): CategoryCounts {
   const c = new CategoryCounts(cap);
@@ -65,5 +66,25 @@ describe('special functions', () => {
     expect(chiSquareSurvival(18.307038, 10)).toBeCloseTo(0.05, 6);
     expect(chiSquareSurvival(124.342113, 100)).toBeCloseTo(0.05, 6);
     expect(chiSquareSurvival(0, 3)).toBe(1);
+  });
+});
+
+describe('categoricalDrift equals the statistics computed one by one', () => {
+  it('over named, new, overflowed and sparse categories', () => {
+    const random = createRandom(3);
+    for (let trial = 0; trial < 20; trial++) {
+      const ref = new CategoryCounts(12);
+      const cur = new CategoryCounts(12);
+      for (let i = 0; i < 2000; i++) ref.add(`k${Math.floor(random.next() ** 2 * 16)}`);
+      for (let i = 0; i < 300; i++) cur.add(`k${Math.floor(random.next() ** (1 + trial / 10) * 18)}`);
+      const drift = categoricalDrift(ref, cur);
+      const chi = chiSquare(ref, cur);
+      expect(drift.js).toBeCloseTo(jsDistanceCategorical(ref, cur).value, 12);
+      expect(drift.linf).toBeCloseTo(linf(ref, cur).value, 12);
+      expect(drift.chi2).toBeCloseTo(chi.statistic, 9);
+      expect(drift.chi2_df).toBe(chi.df);
+      expect(drift.chi2_p).toBeCloseTo(chi.pValue, 12);
+      expect(drift.new_category_rate).toBeCloseTo(newCategoryRate(ref, cur).value, 12);
+    }
   });
 });

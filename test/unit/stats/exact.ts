@@ -87,3 +87,73 @@ export function exactStd(values: Float64Array): number {
   for (const x of values) squares += (x - shift - mean) ** 2;
   return Math.sqrt(squares / values.length);
 }
+
+/**
+ * Two-sample Anderson–Darling A² from raw samples, Scholz & Stephens' (1987) version for ties, A²_akN
+ * (midranks; equal to the continuous formula when there are no ties):
+ *   A² = (N − 1)/N² · Σᵢ (1/nᵢ) Σⱼ lⱼ (N·Mᵢⱼ − nᵢ·Bⱼ)² / (Bⱼ(N − Bⱼ) − N·lⱼ/4)
+ * over the distinct values j, lⱼ their multiplicity, Bⱼ and Mᵢⱼ the pooled and per-sample counts below
+ * plus half those at the value.
+ */
+export function exactAndersonDarling(reference: ExactRanks, current: ExactRanks): number {
+  const samples = [reference.sorted, current.sorted];
+  const n = samples.map((s) => s.length);
+  const N = (n[0] as number) + (n[1] as number);
+  const values = union(reference, current);
+  let total = 0;
+  let below = 0;
+  const belowIn = [0, 0];
+  for (const x of values) {
+    const at = samples.map((s) => upperCount(s, x) - lowerCount(s, x));
+    const l = (at[0] as number) + (at[1] as number);
+    const b = below + l / 2;
+    const denominator = b * (N - b) - (N * l) / 4;
+    if (denominator > 0) {
+      for (let i = 0; i < 2; i++) {
+        const m = (belowIn[i] as number) + (at[i] as number) / 2;
+        total += (l * (N * m - (n[i] as number) * b) ** 2) / ((n[i] as number) * denominator);
+      }
+    }
+    below += l;
+    belowIn[0] = (belowIn[0] as number) + (at[0] as number);
+    belowIn[1] = (belowIn[1] as number) + (at[1] as number);
+  }
+  return ((N - 1) / (N * N)) * total;
+}
+
+function lowerCount(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperCount(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** E|X − median| of a sample, with the median as ExactRanks defines it. */
+export function exactMeanAbsoluteDeviation(sample: ExactRanks): number {
+  const median = sample.quantile(0.5);
+  let total = 0;
+  for (const x of sample.sorted) total += Math.abs(x - median);
+  return total / sample.sorted.length;
+}
+
+/** The shape change of src/stats/shape.ts from raw samples: W₁ after aligning medians, over E_ref|X − median|. */
+export function exactShapeChange(reference: ExactRanks, current: ExactRanks): number {
+  const offset = current.quantile(0.5) - reference.quantile(0.5);
+  const moved = new ExactRanks(current.sorted.map((x) => x - offset));
+  return exactWasserstein1(reference, moved) / exactMeanAbsoluteDeviation(reference);
+}

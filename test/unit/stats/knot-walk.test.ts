@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cdfLeft, cdfRight, Moments, TDigest } from '../../../src/sketch/index.ts';
-import { jsDistance, ks, numericDrift, outOfRangeRate, psi, wasserstein, wasserstein1 } from '../../../src/stats/index.ts';
+import { andersonDarling, bandChange, jsDistance, ks, numericDrift, outOfRangeRate, psi, shapeChange, wasserstein, wasserstein1 } from '../../../src/stats/index.ts';
 import { DISTRIBUTION_NAMES, gapped, sample } from '../sketch/distributions.ts';
 
 /** The previous KS statistic: both one-sided limits by binary search at every knot of either digest. */
@@ -115,12 +115,17 @@ describe('numericDrift equals the statistics computed one by one', () => {
       for (const [shift, scale] of [[0, 1], [0.3, 1], [0, 2], [50, 1]] as const) {
         const cur = sketch(sample(name, 5_000, 2, shift, scale));
         const ksResult = ks(ref.digest, cur.digest);
+        const adResult = andersonDarling(ref.digest, cur.digest);
         expect(numericDrift(ref, cur)).toEqual({
           psi: psi(ref.digest, cur.digest).value,
           ks: ksResult.statistic,
           ks_p: ksResult.pValue,
           js: jsDistance(ref.digest, cur.digest).value,
           wasserstein: wasserstein(ref.digest, cur.digest, ref.moments).value,
+          ad: adResult.statistic,
+          ad_p: adResult.pValue,
+          shape: shapeChange(ref.digest, cur.digest).value,
+          band_change: bandChange(ref.digest, cur.digest).value,
           out_of_range: outOfRangeRate(ref.digest, cur.digest).value,
           count_ref: ref.digest.count,
           count_cur: cur.digest.count,
