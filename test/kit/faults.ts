@@ -166,7 +166,8 @@ export class Scenario {
     const document = {
       ...extra,
       sources: { brokers: FAULT_BROKERS, registry_url: this.registryUrl, group_id: this.names.group, predictions: { topics: [topics.predictions] }, labels: { topics: [topics.labels] }, start_from: 'earliest', session_timeout: '10s', ...extra['sources'] },
-      state: { redis_url: FAULT_REDIS_URL, key_prefix: this.names.prefix, command_timeout: '5s', retention: { fine: { bucket: '5s', keep: '30m' }, coarse: { bucket: '1h', keep: '48h' } }, ...extra['state'] },
+      // The coarse bucket within the fine keep: comparisons (on by default) read the current coarse bucket from fine buckets.
+      state: { redis_url: FAULT_REDIS_URL, key_prefix: this.names.prefix, command_timeout: '5s', retention: { fine: { bucket: '5s', keep: '30m' }, coarse: { bucket: '10m', keep: '48h' } }, ...extra['state'] },
       windows: { current: [{ name: '20s', duration: '20s' }], reference: { kind: 'rolling', duration: '10m' }, ...extra['windows'] },
       evaluation: { tick: '2s', lease: '10s', ...extra['evaluation'] },
       labels: { enabled: this.options.labels === true, retry_interval: '2s', ...extra['labels'] },
