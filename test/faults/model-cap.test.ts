@@ -71,7 +71,7 @@ describe('the fleet-wide model cap', () => {
 
     // The real model is evaluated every tick (2 s): its window gauge is there and the tick count grows by about one per tick.
     const ticks = async () => scenario!.metric('driftwatch_evaluation_tick_seconds_count');
-    await waitFor('an evaluation of the real model', async () => ((await scenario!.metrics()).includes('driftwatch_model_window_events{predictor="eta",model="eta-v1"}') ? true : undefined), 30_000, 500);
+    await waitFor('an evaluation of the real model', async () => ((await scenario!.metrics()).includes('driftwatch_model_window_events{predictor="eta",model="eta-v1",role="primary"}') ? true : undefined), 30_000, 500);
     const before = await ticks();
     await sleep(10_000);
     expect(await ticks()).toBeGreaterThanOrEqual(before + 4);
