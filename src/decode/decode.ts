@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { errorMessage } from '../errors.ts';
 import { compileAvroReader } from './avro-reader.ts';
 import { sniffWireFormat } from './wire.ts';
 import type { Rejection } from './validate.ts';
@@ -38,6 +39,19 @@ export function writerSchemaDecoder(schema: unknown): AvroBodyDecoder {
   }
   if (reader !== undefined) return { engine: 'compiled', decode: reader.decode };
   return { engine: 'avsc', decode: (body) => type.fromBuffer(body) as unknown };
+}
+
+/**
+ * A writer schema's text (as the registry serves it) compiled for decoding, or why it cannot be used:
+ * the reason its messages are dead-lettered with. One place for the registry cache and the planning
+ * thread, which compiles its own.
+ */
+export function compileWriterSchema(schemaId: number, text: string): AvroBodyDecoder | string {
+  try {
+    return writerSchemaDecoder(JSON.parse(text) as unknown);
+  } catch (error) {
+    return `schema id ${schemaId} is not a usable Avro schema: ${errorMessage(error)}`;
+  }
 }
 
 export type Decoded = { ok: true; record: unknown; encoding: 'avro' | 'json' } | Rejection;

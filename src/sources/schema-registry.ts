@@ -1,5 +1,5 @@
 import { DriftwatchError, errorMessage } from '../errors.ts';
-import { writerSchemaDecoder, type AvroBodyDecoder, type WriterSchemaLookup } from '../decode/decode.ts';
+import { compileWriterSchema, type AvroBodyDecoder, type WriterSchemaLookup } from '../decode/decode.ts';
 import { retry } from '../retry.ts';
 import { registryGet, type RegistryConnection } from './registry-client.ts';
 
@@ -108,14 +108,15 @@ export class SchemaRegistryCache implements WriterSchemaLookup {
       this.remember(this.unknown, id, { reason: `schema id ${id} is ${body.schemaType}, not Avro`, until: Number.POSITIVE_INFINITY }, MAX_UNKNOWN);
       return undefined;
     }
-    try {
-      // Decoding only: unwrapped unions give plain values whatever the branch. Compiled once per id.
-      const text = body.schema ?? '';
-      this.remember(this.decoders, id, { decoder: writerSchemaDecoder(JSON.parse(text) as unknown), text }, MAX_DECODERS);
-      this.highestKnown = Math.max(this.highestKnown, id);
-    } catch (error) {
-      this.remember(this.unknown, id, { reason: `schema id ${id} is not a usable Avro schema: ${errorMessage(error)}`, until: Number.POSITIVE_INFINITY }, MAX_UNKNOWN);
+    // Decoding only: unwrapped unions give plain values whatever the branch. Compiled once per id.
+    const text = body.schema ?? '';
+    const decoder = compileWriterSchema(id, text);
+    if (typeof decoder === 'string') {
+      this.remember(this.unknown, id, { reason: decoder, until: Number.POSITIVE_INFINITY }, MAX_UNKNOWN);
+      return undefined;
     }
+    this.remember(this.decoders, id, { decoder, text }, MAX_DECODERS);
+    this.highestKnown = Math.max(this.highestKnown, id);
     return undefined;
   }
 }

@@ -1,7 +1,6 @@
 import { Admission, modelKey, planPredictions, type AggregatorOptions, type PositionedEvent, type PredictionPlan } from '../../aggregate/index.ts';
-import { decodeMessage, validatePrediction, writerSchemaDecoder, type AvroBodyDecoder, type ValidationLimits, type WriterSchemaLookup } from '../../decode/index.ts';
+import { compileWriterSchema, decodeMessage, validatePrediction, type AvroBodyDecoder, type ValidationLimits, type WriterSchemaLookup } from '../../decode/index.ts';
 import type { ModelRole } from '../../events.ts';
-import { errorMessage } from '../../errors.ts';
 import { JoinSlots, packJoinRecords, pairEntryOf, planPairs, type CompletedPair, type JoinGroup, type PairEntry } from '../../join/index.ts';
 import type { SchemaDefinition } from '../schema-registry.ts';
 import type { RejectedMessage } from './batch-runner.ts';
@@ -159,15 +158,7 @@ export class ForwardedSchemas implements WriterSchemaLookup {
   private readonly decoders = new Map<number, AvroBodyDecoder | string>();
 
   learn(schemaId: number, definition: SchemaDefinition): void {
-    if ('unusable' in definition) {
-      this.decoders.set(schemaId, definition.unusable);
-      return;
-    }
-    try {
-      this.decoders.set(schemaId, writerSchemaDecoder(JSON.parse(definition.schema) as unknown));
-    } catch (error) {
-      this.decoders.set(schemaId, `schema id ${schemaId} is not a usable Avro schema: ${errorMessage(error)}`);
-    }
+    this.decoders.set(schemaId, 'unusable' in definition ? definition.unusable : compileWriterSchema(schemaId, definition.schema));
   }
 
   forgetAll(): void {

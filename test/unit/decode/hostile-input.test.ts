@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Admission, ModelSummary, planPredictions, SUMMARY_CODECS, type PositionedEvent } from '../../../src/aggregate/index.ts';
-import { decodeValue, validateLabel, validatePrediction, type ValidationLimits, type WriterSchemaLookup } from '../../../src/decode/index.ts';
+import { decodeValue, DEFAULT_LIMITS, validateLabel, validatePrediction, type ValidationLimits, type WriterSchemaLookup } from '../../../src/decode/index.ts';
 import { writerSchemaDecoder } from '../../../src/decode/decode.ts';
 import { ERROR_CODES } from '../../../src/errors.ts';
 import { encodeJoinRecord, planLabels, type Claim, type LabelItem } from '../../../src/join/index.ts';
@@ -14,15 +14,7 @@ import { HOSTILE_CLASSES, hostileLabel, hostilePrediction, NOW, type Hostile } f
  * either accepts the message or rejects it with a catalogued code and a reason, and never throws; what
  * is accepted encodes into summaries that decode again.
  */
-const LIMITS: ValidationLimits & { maxMessageBytes: number } = {
-  allowedLatenessMs: 3_600_000,
-  maxFutureMs: 300_000,
-  maxFeatures: 1000,
-  maxIdLength: 256,
-  maxNameLength: 256,
-  maxValueLength: 1024,
-  maxMessageBytes: 65_536,
-};
+const LIMITS: ValidationLimits & { maxMessageBytes: number } = { ...DEFAULT_LIMITS, maxMessageBytes: 65_536 };
 const PREDICTION_ID = 1;
 const LABEL_ID = 2;
 const schemas: WriterSchemaLookup = {
